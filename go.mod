@@ -1,0 +1,3 @@
+module github.com/castd/castd
+
+go 1.25.0

@@ -1,0 +1,322 @@
+// Package hub is the centre of castd: every ingest adapter publishes packets
+// into a Stream and every egress adapter reads them through a Viewer. A
+// stream keeps one ring of immutable packets; each viewer has its own cursor
+// into it, so a packet is stored once and shared by all viewers, and a slow
+// viewer skips ahead instead of growing a queue.
+package hub
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/castd/castd/internal/av"
+)
+
+// Key names a stream: vhost, app and stream name, as SRS resolves them.
+type Key struct {
+	Vhost, App, Name string
+}
+
+// DefaultVhost is SRS's catch-all vhost; stream URLs omit it.
+const DefaultVhost = "__defaultVhost__"
+
+// String returns SRS's stream URL: "/app/stream", prefixed with the vhost
+// when it is not the default one.
+func (k Key) String() string {
+	if k.Vhost == "" || k.Vhost == DefaultVhost {
+		return "/" + k.App + "/" + k.Name
+	}
+	return k.Vhost + "/" + k.App + "/" + k.Name
+}
+
+// ErrStreamBusy is matched (errors.Is) by the error of a second publisher.
+var ErrStreamBusy = errors.New("stream busy")
+
+// BusyError says who holds a stream a publisher was refused.
+type BusyError struct {
+	Key    Key
+	Holder ClientInfo
+	Since  time.Time
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("stream busy (published by client %s over %s since %s)",
+		e.Holder.ID, e.Holder.Protocol, e.Since.Format("15:04:05"))
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrStreamBusy }
+
+// Events lets other parts of the server follow stream life (HLS, DVR,
+// forward start on publish and stop on unpublish). Callbacks run on the
+// publisher's goroutine, outside every hub lock, and must not block.
+type Events struct {
+	Published   func(s *Stream)
+	Unpublished func(s *Stream)
+	Removed     func(s *Stream) // the stream was freed after being idle
+}
+
+// Options configure a Hub.
+type Options struct {
+	Logger *slog.Logger
+	// IdleTimeout is how long a stream with no publisher, viewer or hold is
+	// kept before it is freed (SRS v6: 3 s).
+	IdleTimeout time.Duration
+	Events      Events
+	Now         func() time.Time // for tests
+}
+
+// Hub owns every stream of the server.
+type Hub struct {
+	log  *slog.Logger
+	opt  Options
+	mu   sync.Mutex
+	byID map[string]*Stream
+	all  map[Key]*Stream
+}
+
+// New returns an empty hub.
+func New(opt Options) *Hub {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.IdleTimeout <= 0 {
+		opt.IdleTimeout = 3 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Hub{log: opt.Logger, opt: opt, byID: map[string]*Stream{}, all: map[Key]*Stream{}}
+}
+
+func (h *Hub) now() time.Time { return h.opt.Now() }
+
+// streamLocked returns the stream for key, creating it; call with h.mu held.
+func (h *Hub) streamLocked(key Key, opt StreamOptions) *Stream {
+	if s, ok := h.all[key]; ok {
+		return s
+	}
+	s := newStream(h, key, opt)
+	h.all[key] = s
+	h.byID[s.ID] = s
+	h.log.Debug("stream created", "stream", key.String(), "id", s.ID)
+	return s
+}
+
+// Publish makes the caller the stream's only publisher. A second publisher
+// gets a *BusyError naming the holder.
+func (h *Hub) Publish(key Key, who ClientInfo, opt StreamOptions) (*Publisher, error) {
+	h.mu.Lock()
+	s := h.streamLocked(key, opt)
+	s.mu.Lock()
+	if s.publisher != nil {
+		err := &BusyError{Key: key, Holder: s.publisher.info, Since: s.publishedAt}
+		s.mu.Unlock()
+		h.mu.Unlock()
+		return nil, err
+	}
+	p := &Publisher{s: s, info: who}
+	s.opt = opt
+	s.publisher, s.publishedAt = p, h.now()
+	if who.TcURL != "" {
+		s.lastTC = who.TcURL
+	}
+	s.videoSeen, s.audioAfterVideo, s.gopValid = 0, 0, false
+	s.clockOn = false // the new publisher's timestamps start a new reference
+	s.mu.Unlock()
+	h.mu.Unlock()
+	if f := h.opt.Events.Published; f != nil {
+		f(s)
+	}
+	return p, nil
+}
+
+// Play attaches a viewer. The stream is created when missing: players may
+// wait for a publisher (SRS creates sources for players too).
+func (h *Hub) Play(key Key, who ClientInfo, sopt StreamOptions, vopt ViewerOptions) *Viewer {
+	h.mu.Lock()
+	s := h.streamLocked(key, sopt)
+	s.mu.Lock()
+	v := newViewer(s, who, vopt)
+	s.viewers++
+	if s.lastTC == "" && who.TcURL != "" {
+		s.lastTC = who.TcURL
+	}
+	s.mu.Unlock()
+	h.mu.Unlock()
+	return v
+}
+
+// Hold keeps a stream alive while an egress adapter still has work for it
+// (HLS files to dispose, for example); call the returned func to release.
+func (h *Hub) Hold(s *Stream) (release func()) {
+	h.mu.Lock()
+	s.mu.Lock()
+	s.holds++
+	s.mu.Unlock()
+	h.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.holds--
+			s.mu.Unlock()
+			h.maybeIdle(s)
+		})
+	}
+}
+
+// Stream returns the stream for key, if it exists.
+func (h *Hub) Stream(key Key) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.all[key]
+}
+
+// StreamByID returns the stream with the API id ("vid-..."), if it exists.
+func (h *Hub) StreamByID(id string) *Stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.byID[id]
+}
+
+// Streams returns every stream, oldest first (a stable order for the API).
+func (h *Hub) Streams() []*Stream {
+	h.mu.Lock()
+	out := make([]*Stream, 0, len(h.all))
+	for _, s := range h.all {
+		out = append(out, s)
+	}
+	h.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].created.Equal(out[j].created) {
+			return out[i].created.Before(out[j].created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// maybeIdle schedules a stream for removal when nothing uses it any more.
+func (h *Hub) maybeIdle(s *Stream) {
+	s.mu.Lock()
+	idle := s.publisher == nil && s.viewers == 0 && s.holds == 0 && !s.dead
+	if idle {
+		s.idleAt = h.now()
+	}
+	s.mu.Unlock()
+	if idle {
+		time.AfterFunc(h.opt.IdleTimeout, func() { h.reap(s) })
+	}
+}
+
+// reap frees s if it stayed idle for the whole timeout.
+func (h *Hub) reap(s *Stream) {
+	h.mu.Lock()
+	s.mu.Lock()
+	idle := s.publisher == nil && s.viewers == 0 && s.holds == 0 && !s.dead &&
+		h.now().Sub(s.idleAt) >= h.opt.IdleTimeout-time.Millisecond
+	if idle {
+		s.dead = true
+		s.ring.clear()
+		s.meta, s.audioSH, s.videoSH, s.audioProbe = nil, nil, nil, nil
+		if h.all[s.Key] == s {
+			delete(h.all, s.Key)
+		}
+		delete(h.byID, s.ID)
+	}
+	s.mu.Unlock()
+	h.mu.Unlock()
+	if idle {
+		h.log.Debug("stream freed", "stream", s.Key.String(), "id", s.ID)
+		if f := h.opt.Events.Removed; f != nil {
+			f(s)
+		}
+	}
+}
+
+// newVID returns an SRS-style object id: "vid-" and 7 characters of [0-9a-z].
+func newVID() string {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var b [7]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "vid-" + string(b[:])
+}
+
+// Publisher is the write end of a stream, held by one ingest adapter.
+type Publisher struct {
+	s      *Stream
+	info   ClientInfo
+	closed bool // guarded by s.mu
+}
+
+// Stream returns the stream being published.
+func (p *Publisher) Stream() *Stream { return p.s }
+
+// ErrUnpublished is returned by Write after Close.
+var ErrUnpublished = errors.New("hub: publisher already unpublished")
+
+// Write hands one packet to every viewer. The packet must not be modified
+// afterwards.
+func (p *Publisher) Write(pkt *av.Packet) error {
+	s := p.s
+	s.recvBytes.Add(int64(len(pkt.Payload)))
+	if pkt.Kind == av.KindVideo && !pkt.SequenceHeader {
+		s.frames.Add(1)
+	}
+	s.mu.Lock()
+	if p.closed {
+		s.mu.Unlock()
+		return ErrUnpublished
+	}
+	switch {
+	case pkt.Kind == av.KindData:
+		s.meta = pkt
+	case pkt.SequenceHeader && pkt.Kind == av.KindVideo:
+		s.videoSH = pkt
+	case pkt.SequenceHeader && pkt.Kind == av.KindAudio:
+		s.audioSH = pkt
+	case pkt.Kind == av.KindAudio && s.audioProbe == nil:
+		s.audioProbe = pkt
+	}
+	s.appendLocked(pkt)
+	ch := s.wakeLocked()
+	s.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+	return nil
+}
+
+// Close unpublishes. RTMP viewers stay and wait for the next publisher; HTTP
+// viewers (ViewerOptions.StopOnUnpublish) end after what they already got.
+// The GOP cache, metadata and sequence headers are dropped so a viewer that
+// joins later never gets a previous publisher's stale headers.
+func (p *Publisher) Close() {
+	s := p.s
+	s.mu.Lock()
+	if p.closed {
+		s.mu.Unlock()
+		return
+	}
+	p.closed = true
+	s.publisher = nil
+	s.unpublishes++
+	s.gopValid = false
+	s.meta, s.audioSH, s.videoSH, s.audioProbe = nil, nil, nil, nil
+	s.notifyUsed.Store(true) // wake every waiter, whether or not it asked
+	ch := s.wakeLocked()
+	s.mu.Unlock()
+	close(ch)
+	if f := s.hub.opt.Events.Unpublished; f != nil {
+		f(s)
+	}
+	s.hub.maybeIdle(s)
+}
