@@ -6,7 +6,6 @@
 package hub
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,17 +236,6 @@ func (h *Hub) reap(s *Stream) {
 			f(s)
 		}
 	}
-}
-
-// newVID returns an SRS-style object id: "vid-" and 7 characters of [0-9a-z].
-func newVID() string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	var b [7]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return "vid-" + string(b[:])
 }
 
 // Publisher is the write end of a stream, held by one ingest adapter.

@@ -14,12 +14,14 @@ import (
 )
 
 // Packet makers: minimal valid FLV bodies.
-func vsh(ts uint32) *av.Packet   { return mustPkt(av.KindVideo, ts, []byte{0x17, 0x00, 0, 0, 0, 1, 0x64}) }
-func vkey(ts uint32) *av.Packet  { return mustPkt(av.KindVideo, ts, []byte{0x17, 0x01, 0, 0, 0, 0xAA}) }
-func vint(ts uint32) *av.Packet  { return mustPkt(av.KindVideo, ts, []byte{0x27, 0x01, 0, 0, 0, 0xBB}) }
-func ash(ts uint32) *av.Packet   { return mustPkt(av.KindAudio, ts, []byte{0xAF, 0x00, 0x12, 0x10}) }
-func araw(ts uint32) *av.Packet  { return mustPkt(av.KindAudio, ts, []byte{0xAF, 0x01, 0x21}) }
-func meta(ts uint32) *av.Packet  { return mustPkt(av.KindData, ts, []byte{0x02, 0x00, 0x0a, 'o', 'n'}) }
+func vsh(ts uint32) *av.Packet {
+	return mustPkt(av.KindVideo, ts, []byte{0x17, 0x00, 0, 0, 0, 1, 0x64})
+}
+func vkey(ts uint32) *av.Packet   { return mustPkt(av.KindVideo, ts, []byte{0x17, 0x01, 0, 0, 0, 0xAA}) }
+func vint(ts uint32) *av.Packet   { return mustPkt(av.KindVideo, ts, []byte{0x27, 0x01, 0, 0, 0, 0xBB}) }
+func ash(ts uint32) *av.Packet    { return mustPkt(av.KindAudio, ts, []byte{0xAF, 0x00, 0x12, 0x10}) }
+func araw(ts uint32) *av.Packet   { return mustPkt(av.KindAudio, ts, []byte{0xAF, 0x01, 0x21}) }
+func meta(ts uint32) *av.Packet   { return mustPkt(av.KindData, ts, []byte{0x02, 0x00, 0x0a, 'o', 'n'}) }
 func vp6key(ts uint32) *av.Packet { return mustPkt(av.KindVideo, ts, []byte{0x14, 0x00}) }
 
 func mustPkt(k av.Kind, ts uint32, b []byte) *av.Packet {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/av"
+	"github.com/castd/castd/internal/ids"
 )
 
 // StreamOptions are the per-stream settings taken from the vhost's play{}
@@ -51,9 +52,9 @@ type Stream struct {
 	opt         StreamOptions
 	created     time.Time
 	ring        ring
-	clock       int64  // stream clock of the newest packet (see entry)
-	maxTS       int64  // largest publisher timestamp since the clock (re)started
-	clockOn     bool   // a packet has set maxTS
+	clock       int64 // stream clock of the newest packet (see entry)
+	maxTS       int64 // largest publisher timestamp since the clock (re)started
+	clockOn     bool  // a packet has set maxTS
 	publisher   *Publisher
 	publishedAt time.Time
 	unpublishes uint64 // bumps on every unpublish; HTTP viewers end when it changes
@@ -80,7 +81,7 @@ type Stream struct {
 }
 
 func newStream(h *Hub, key Key, opt StreamOptions) *Stream {
-	s := &Stream{Key: key, ID: newVID(), hub: h, opt: opt, created: h.now(), notify: make(chan struct{})}
+	s := &Stream{Key: key, ID: ids.NewVID(), hub: h, opt: opt, created: h.now(), notify: make(chan struct{})}
 	s.ring = newRing(256, maxRingPackets)
 	return s
 }

@@ -9,7 +9,6 @@ package logging
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -88,15 +87,3 @@ func CIDFrom(ctx context.Context) string {
 // CID is a slog attribute carrying a context id; use it with Logger.With so
 // every line of a connection's logger shows the id without a context.
 func CID(cid string) slog.Attr { return slog.String(CIDKey, cid) }
-
-const cidAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-// NewCID returns a random 8-character id from [0-9a-z], as SRS makes them.
-func NewCID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	for i := range b {
-		b[i] = cidAlphabet[int(b[i])%len(cidAlphabet)]
-	}
-	return string(b[:])
-}

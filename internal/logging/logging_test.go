@@ -116,18 +116,3 @@ func TestFileReopen(t *testing.T) {
 		t.Errorf("reopened file: %q", fresh)
 	}
 }
-
-func TestNewCID(t *testing.T) {
-	re := regexp.MustCompile(`^[0-9a-z]{8}$`)
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		id := NewCID()
-		if !re.MatchString(id) {
-			t.Fatalf("bad cid %q", id)
-		}
-		seen[id] = true
-	}
-	if len(seen) < 990 {
-		t.Fatalf("cids collide too often: %d unique of 1000", len(seen))
-	}
-}

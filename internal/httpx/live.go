@@ -1,0 +1,150 @@
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// WriteTimeout bounds one write to a live HTTP viewer, like SRS's 30 s send
+// timeout: a viewer that accepts nothing for that long is dropped.
+const WriteTimeout = 30 * time.Second
+
+// LiveResponse is a live HTTP response (HTTP-FLV, HTTP-TS...) written on the
+// hijacked connection: castd frames the chunked encoding itself so a batch of
+// packets goes out as one HTTP chunk in one writev, without copying payloads.
+type LiveResponse struct {
+	conn    net.Conn
+	chunked bool
+	vec     [][]byte // reused backing array for net.Buffers
+	sizeBuf [18]byte
+	sent    atomic.Int64
+	gone    chan struct{} // closed when the client closes its side
+	once    sync.Once
+}
+
+// StartLive answers r with 200 and header, without Content-Length, and
+// returns the response to stream into. HTTP/1.1 clients get chunked
+// encoding; HTTP/1.0 clients get the raw body until the connection closes.
+func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*LiveResponse, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, errors.New("httpx: response cannot be hijacked for live streaming")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("httpx: hijack: %w", err)
+	}
+	l := &LiveResponse{conn: conn, chunked: r.ProtoAtLeast(1, 1), gone: make(chan struct{})}
+	head := make([]byte, 0, 512)
+	head = append(head, "HTTP/1.1 200 OK\r\n"...)
+	keys := make([]string, 0, len(header))
+	for k := range header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range header[k] {
+			head = append(append(append(append(head, k...), ": "...), v...), "\r\n"...)
+		}
+	}
+	if l.chunked {
+		head = append(head, "Transfer-Encoding: chunked\r\n"...)
+	}
+	head = append(head, "Connection: close\r\n\r\n"...)
+	_ = conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	if _, err := conn.Write(head); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("httpx: write live response header: %w", err)
+	}
+	// A live response never ends on its own, so the only way to notice a
+	// client that went away while nothing is being written is to read.
+	go func() {
+		_, _ = io.Copy(io.Discard, brw.Reader)
+		close(l.gone)
+	}()
+	return l, nil
+}
+
+// Gone is closed when the client closed the connection.
+func (l *LiveResponse) Gone() <-chan struct{} { return l.gone }
+
+// BytesOut is what has been written, headers and framing included.
+func (l *LiveResponse) BytesOut() int64 { return l.sent.Load() }
+
+// BytesIn is always 0: live viewers send nothing after the request.
+func (l *LiveResponse) BytesIn() int64 { return 0 }
+
+// Write sends parts as one chunk (or raw for HTTP/1.0) in a single writev.
+// The parts are not retained or modified.
+func (l *LiveResponse) Write(parts [][]byte) error {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	if total == 0 {
+		return nil
+	}
+	vec := l.vec[:0]
+	if l.chunked {
+		n := copy(l.sizeBuf[:], strconv.AppendInt(l.sizeBuf[:0], int64(total), 16))
+		l.sizeBuf[n], l.sizeBuf[n+1] = '\r', '\n'
+		vec = append(vec, l.sizeBuf[:n+2])
+	}
+	vec = append(vec, parts...)
+	if l.chunked {
+		vec = append(vec, crlf)
+	}
+	l.vec = vec
+	bufs := net.Buffers(vec)
+	_ = l.conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	n, err := bufs.WriteTo(l.conn)
+	l.sent.Add(n)
+	clear(l.vec) // drop references to shared payloads
+	if err != nil {
+		return fmt.Errorf("httpx: write live response: %w", err)
+	}
+	return nil
+}
+
+var (
+	crlf         = []byte("\r\n")
+	lastChunkCRL = []byte("0\r\n\r\n")
+)
+
+// Close ends the response (the last chunk when chunked) and closes the
+// connection. It is safe to call more than once.
+func (l *LiveResponse) Close() error {
+	var err error
+	l.once.Do(func() {
+		if l.chunked {
+			_ = l.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = l.conn.Write(lastChunkCRL) // best effort: the client may be gone
+		}
+		err = l.conn.Close()
+	})
+	return err
+}
+
+// Abort closes the connection without ending the response (SRS closes a
+// rejected HTTP-FLV request without any reply).
+func (l *LiveResponse) Abort() { l.once.Do(func() { _ = l.conn.Close() }) }
+
+// CloseWithoutResponse closes the request's connection without answering,
+// which is how SRS rejects HTTP players that hooks or security refuse.
+func CloseWithoutResponse(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection quietly
+}
