@@ -222,7 +222,7 @@ func (h *Hub) reap(s *Stream) {
 	if idle {
 		s.dead = true
 		s.ring.clear()
-		s.meta, s.audioSH, s.videoSH, s.audioProbe = nil, nil, nil, nil
+		s.meta, s.audioSH, s.videoSH = nil, nil, nil
 		if h.all[s.Key] == s {
 			delete(h.all, s.Key)
 		}
@@ -243,6 +243,10 @@ type Publisher struct {
 	s      *Stream
 	info   ClientInfo
 	closed bool // guarded by s.mu
+
+	// Owned by the writing goroutine.
+	audioKnown bool
+	warned     bool
 }
 
 // Stream returns the stream being published.
@@ -259,6 +263,7 @@ func (p *Publisher) Write(pkt *av.Packet) error {
 	if pkt.Kind == av.KindVideo && !pkt.SequenceHeader {
 		s.frames.Add(1)
 	}
+	vinfo, ainfo := p.codecFacts(pkt)
 	s.mu.Lock()
 	if p.closed {
 		s.mu.Unlock()
@@ -271,8 +276,12 @@ func (p *Publisher) Write(pkt *av.Packet) error {
 		s.videoSH = pkt
 	case pkt.SequenceHeader && pkt.Kind == av.KindAudio:
 		s.audioSH = pkt
-	case pkt.Kind == av.KindAudio && s.audioProbe == nil:
-		s.audioProbe = pkt
+	}
+	if vinfo != nil {
+		s.videoInfo = vinfo
+	}
+	if ainfo != nil {
+		s.audioInfo = ainfo
 	}
 	s.appendLocked(pkt)
 	ch := s.wakeLocked()
@@ -281,6 +290,40 @@ func (p *Publisher) Write(pkt *av.Packet) error {
 		close(ch)
 	}
 	return nil
+}
+
+// codecFacts parses what the API reports about the codecs, once: from
+// sequence headers, and from the first audio frame for codecs without one
+// (MP3). It runs before the stream lock is taken. A header that does not
+// parse is logged once per publish and the stream goes on.
+func (p *Publisher) codecFacts(pkt *av.Packet) (*av.VideoInfo, *av.AudioInfo) {
+	switch {
+	case pkt.Kind == av.KindVideo && pkt.SequenceHeader:
+		vi, err := av.VideoInfoFromSequenceHeader(pkt)
+		if err != nil {
+			p.warnOnce("video sequence header", err)
+			return nil, nil
+		}
+		return &vi, nil
+	case pkt.Kind == av.KindAudio && (pkt.SequenceHeader || !p.audioKnown):
+		ai, err := av.AudioInfoFromPacket(pkt)
+		if err != nil {
+			p.warnOnce("audio", err)
+			return nil, nil
+		}
+		p.audioKnown = true
+		return nil, &ai
+	}
+	return nil, nil
+}
+
+func (p *Publisher) warnOnce(what string, err error) {
+	if p.warned {
+		return
+	}
+	p.warned = true
+	p.s.hub.log.Warn("cannot parse codec facts; the API will not show them",
+		"stream", p.s.Key.String(), "client", p.info.ID, "what", what, "err", err)
 }
 
 // Close unpublishes. RTMP viewers stay and wait for the next publisher; HTTP
@@ -298,7 +341,8 @@ func (p *Publisher) Close() {
 	s.publisher = nil
 	s.unpublishes++
 	s.gopValid = false
-	s.meta, s.audioSH, s.videoSH, s.audioProbe = nil, nil, nil, nil
+	s.meta, s.audioSH, s.videoSH = nil, nil, nil
+	s.videoInfo, s.audioInfo = nil, nil
 	s.notifyUsed.Store(true) // wake every waiter, whether or not it asked
 	ch := s.wakeLocked()
 	s.mu.Unlock()

@@ -61,7 +61,8 @@ type Stream struct {
 	meta        *av.Packet
 	audioSH     *av.Packet
 	videoSH     *av.Packet
-	audioProbe  *av.Packet
+	videoInfo   *av.VideoInfo // parsed once from the video sequence header
+	audioInfo   *av.AudioInfo // from the audio sequence header, or the first frame (MP3)
 
 	// GOP cache state, SRS's rules (see updateGOP).
 	gopValid        bool
@@ -237,10 +238,9 @@ type Snapshot struct {
 	Meta        *av.Packet
 	AudioSH     *av.Packet
 	VideoSH     *av.Packet
-	// AudioProbe is the first audio frame of the publish, for codecs without
-	// a sequence header (MP3) whose facts come from a frame.
-	AudioProbe *av.Packet
-	GOPPackets int
+	Video       *av.VideoInfo // nil until a parsable video sequence header arrived
+	Audio       *av.AudioInfo // nil until audio was seen
+	GOPPackets  int
 }
 
 // Snapshot returns the stream's current state.
@@ -251,7 +251,7 @@ func (s *Stream) Snapshot() Snapshot {
 		Key: s.Key, ID: s.ID, TcURL: s.lastTC, Created: s.created,
 		Viewers: s.viewers, Frames: s.frames.Load(),
 		RecvBytes: s.recvBytes.Load(), SendBytes: s.sendBytes.Load(),
-		Meta: s.meta, AudioSH: s.audioSH, VideoSH: s.videoSH, AudioProbe: s.audioProbe,
+		Meta: s.meta, AudioSH: s.audioSH, VideoSH: s.videoSH, Video: s.videoInfo, Audio: s.audioInfo,
 	}
 	if s.publisher != nil {
 		sn.Publishing, sn.Publisher, sn.PublishedAt = true, s.publisher.info, s.publishedAt
