@@ -1,3 +1,5 @@
 module github.com/castd/castd
 
-go 1.25.0
+go 1.26.0
+
+require golang.org/x/sys v0.49.0 // indirect

@@ -68,22 +68,23 @@ type codeOnly struct {
 	Code int `json:"code"`
 }
 
-// Mount registers the API handlers on mux.
+// Mount registers the API handlers on mux, each answering JSONP too.
 func (a *API) Mount(mux *httpx.Mux) {
+	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, httpx.JSONP(f)) }
 	if a.OwnPort {
-		mux.HandleFunc("/", a.root)
+		handle("/", a.root)
 	}
-	mux.HandleFunc("/api/", a.apiRoot)
-	mux.HandleFunc("/api/v1/", a.v1)
-	mux.HandleFunc("/api/v1/versions", a.versions)
-	mux.HandleFunc("/api/v1/summaries", a.summaries)
-	mux.HandleFunc("/api/v1/authors", a.authors)
-	mux.HandleFunc("/api/v1/vhosts/", a.vhosts)
-	mux.HandleFunc("/api/v1/streams/", a.streams)
-	mux.HandleFunc("/api/v1/clients/", a.clients)
-	mux.HandleFunc("/api/v1/tests/requests", a.testRequests)
-	mux.HandleFunc("/api/v1/tests/errors", a.testErrors)
-	mux.HandleFunc("/api/v1/tests/redirects", a.testRedirects)
+	handle("/api/", a.apiRoot)
+	handle("/api/v1/", a.v1)
+	handle("/api/v1/versions", a.Versions)
+	handle("/api/v1/summaries", a.summaries)
+	handle("/api/v1/authors", a.authors)
+	handle("/api/v1/vhosts/", a.vhosts)
+	handle("/api/v1/streams/", a.streams)
+	handle("/api/v1/clients/", a.clients)
+	handle("/api/v1/tests/requests", a.testRequests)
+	handle("/api/v1/tests/errors", a.testErrors)
+	handle("/api/v1/tests/redirects", a.testRedirects)
 }
 
 func (a *API) root(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +138,9 @@ func (a *API) v1(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-func (a *API) versions(w http.ResponseWriter, r *http.Request) {
+// Versions answers /api/v1/versions; the server also mounts it on the HTTP
+// server port, as SRS does, for readiness probes.
+func (a *API) Versions(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, r, struct {
 		envelope
 		Data versionData `json:"data"`

@@ -145,7 +145,7 @@ func newFixture(t *testing.T) *fixture {
 		App: "live", Stream: "livestream", StreamURL: key.String(), StreamID: sid, TcURL: "rtmp://127.0.0.1/live", Conn: counter{in: 5000}})
 	reg.Register(&stats.Client{ID: "ply00001", Type: stats.RTMPPlay, IP: "127.0.0.1", Vhost: "__defaultVhost__",
 		App: "live", Stream: "livestream", StreamURL: key.String(), StreamID: sid, Conn: counter{out: 4000}, Kick: func() { kicked = true }})
-	return &fixture{api: a, mux: httpx.JSONP(httpx.CORS(true, mux)), hub: h, stats: reg, streamID: sid, kicked: &kicked}
+	return &fixture{api: a, mux: httpx.CORS(true, mux), hub: h, stats: reg, streamID: sid, kicked: &kicked}
 }
 
 func (f *fixture) do(t *testing.T, method, target string) *httptest.ResponseRecorder {

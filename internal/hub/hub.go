@@ -141,7 +141,7 @@ func (h *Hub) Play(key Key, who ClientInfo, sopt StreamOptions, vopt ViewerOptio
 	s := h.streamLocked(key, sopt)
 	s.mu.Lock()
 	v := newViewer(s, who, vopt)
-	s.viewers++
+	s.viewers[v] = struct{}{}
 	if s.lastTC == "" && who.TcURL != "" {
 		s.lastTC = who.TcURL
 	}
@@ -203,7 +203,7 @@ func (h *Hub) Streams() []*Stream {
 // maybeIdle schedules a stream for removal when nothing uses it any more.
 func (h *Hub) maybeIdle(s *Stream) {
 	s.mu.Lock()
-	idle := s.publisher == nil && s.viewers == 0 && s.holds == 0 && !s.dead
+	idle := s.publisher == nil && len(s.viewers) == 0 && s.holds == 0 && !s.dead
 	if idle {
 		s.idleAt = h.now()
 	}
@@ -217,7 +217,7 @@ func (h *Hub) maybeIdle(s *Stream) {
 func (h *Hub) reap(s *Stream) {
 	h.mu.Lock()
 	s.mu.Lock()
-	idle := s.publisher == nil && s.viewers == 0 && s.holds == 0 && !s.dead &&
+	idle := s.publisher == nil && len(s.viewers) == 0 && s.holds == 0 && !s.dead &&
 		h.now().Sub(s.idleAt) >= h.opt.IdleTimeout-time.Millisecond
 	if idle {
 		s.dead = true
@@ -259,7 +259,6 @@ var ErrUnpublished = errors.New("hub: publisher already unpublished")
 // afterwards.
 func (p *Publisher) Write(pkt *av.Packet) error {
 	s := p.s
-	s.recvBytes.Add(int64(len(pkt.Payload)))
 	if pkt.Kind == av.KindVideo && !pkt.SequenceHeader {
 		s.frames.Add(1)
 	}

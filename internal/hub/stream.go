@@ -43,10 +43,7 @@ type Stream struct {
 	ID  string // "vid-xxxxxxx", stable for the stream's life; the API uses it
 	hub *Hub
 
-	// Counters the API reads; updated without the lock.
-	recvBytes atomic.Int64 // payload bytes from publishers
-	sendBytes atomic.Int64 // bytes written to viewers (adapters add them)
-	frames    atomic.Int64 // video frames received
+	frames atomic.Int64 // video frames received, for the API; updated without the lock
 
 	mu          sync.RWMutex
 	opt         StreamOptions
@@ -71,7 +68,7 @@ type Stream struct {
 	videoSeen       int    // acceptable video packets since publish
 	audioAfterVideo int
 
-	viewers int
+	viewers map[*Viewer]struct{}
 	holds   int // egress adapters keeping the stream alive (HLS dispose...)
 	idleAt  time.Time
 	dead    bool
@@ -82,7 +79,7 @@ type Stream struct {
 }
 
 func newStream(h *Hub, key Key, opt StreamOptions) *Stream {
-	s := &Stream{Key: key, ID: ids.NewVID(), hub: h, opt: opt, created: h.now(), notify: make(chan struct{})}
+	s := &Stream{Key: key, ID: ids.NewVID(), hub: h, opt: opt, created: h.now(), notify: make(chan struct{}), viewers: map[*Viewer]struct{}{}}
 	s.ring = newRing(256, maxRingPackets)
 	return s
 }
@@ -100,6 +97,17 @@ func (s *Stream) SetOptions(opt StreamOptions) {
 		s.gopValid = false
 	}
 	s.mu.Unlock()
+}
+
+// UpdateViewers calls f for every viewer (on reload, to apply new play
+// settings with Viewer.SetOptions). f runs under the stream's lock and must
+// not block.
+func (s *Stream) UpdateViewers(f func(*Viewer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for v := range s.viewers {
+		f(v)
+	}
 }
 
 // Options returns the current settings.
@@ -219,9 +227,6 @@ func (s *Stream) Publishing() bool {
 	return s.publisher != nil
 }
 
-// AddSendBytes lets egress adapters account what they wrote for this stream.
-func (s *Stream) AddSendBytes(n int) { s.sendBytes.Add(int64(n)) }
-
 // Snapshot is a consistent view of a stream for the API and metrics.
 type Snapshot struct {
 	Key         Key
@@ -233,8 +238,6 @@ type Snapshot struct {
 	PublishedAt time.Time
 	Viewers     int
 	Frames      int64
-	RecvBytes   int64
-	SendBytes   int64
 	Meta        *av.Packet
 	AudioSH     *av.Packet
 	VideoSH     *av.Packet
@@ -249,8 +252,7 @@ func (s *Stream) Snapshot() Snapshot {
 	defer s.mu.RUnlock()
 	sn := Snapshot{
 		Key: s.Key, ID: s.ID, TcURL: s.lastTC, Created: s.created,
-		Viewers: s.viewers, Frames: s.frames.Load(),
-		RecvBytes: s.recvBytes.Load(), SendBytes: s.sendBytes.Load(),
+		Viewers: len(s.viewers), Frames: s.frames.Load(),
 		Meta: s.meta, AudioSH: s.audioSH, VideoSH: s.videoSH, Video: s.videoInfo, Audio: s.audioInfo,
 	}
 	if s.publisher != nil {

@@ -93,6 +93,9 @@ func (v *Viewer) Stream() *Stream { return v.s }
 // Info returns who the viewer is.
 func (v *Viewer) Info() ClientInfo { return v.info }
 
+// Options returns the viewer's current play settings.
+func (v *Viewer) Options() ViewerOptions { return *v.opt.Load() }
+
 // SetOptions changes the play settings (on reload); Read applies them next.
 func (v *Viewer) SetOptions(opt ViewerOptions) { v.opt.Store(&opt) }
 
@@ -288,7 +291,7 @@ func (v *Viewer) Close() {
 		return
 	}
 	v.closed = true
-	s.viewers--
+	delete(s.viewers, v)
 	s.mu.Unlock()
 	s.hub.maybeIdle(s)
 }

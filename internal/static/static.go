@@ -72,11 +72,7 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.MethodNotAllowed(w)
 		return
 	}
-	rel := strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(h.Mount, "/"))
-	if strings.HasSuffix(rel, "/") || rel == "" {
-		rel += "index.html"
-	}
-	name := filepath.Join(h.Dir, filepath.FromSlash(path.Clean("/"+rel)))
+	name := h.file(r.URL.Path)
 	f, err := os.Open(name)
 	if err != nil {
 		httpx.NotFound(w)
@@ -132,4 +128,21 @@ func serveFLVFrom(w http.ResponseWriter, r *http.Request, f *os.File, size int64
 		return
 	}
 	_, _ = io.Copy(w, f)
+}
+
+// Exists reports whether urlPath names a regular file, so the live stream
+// server can leave existing files (DVR recordings) to this handler.
+func (h Handler) Exists(urlPath string) bool {
+	st, err := os.Stat(h.file(urlPath))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// file maps a URL path to a file under Dir; cleaning the rooted path first
+// keeps ".." from escaping Dir. Directories map to their index.html.
+func (h Handler) file(urlPath string) string {
+	rel := strings.TrimPrefix(urlPath, strings.TrimSuffix(h.Mount, "/"))
+	if strings.HasSuffix(rel, "/") || rel == "" {
+		rel += "index.html"
+	}
+	return filepath.Join(h.Dir, filepath.FromSlash(path.Clean("/"+rel)))
 }

@@ -1,0 +1,254 @@
+// Package httpstream serves live streams over HTTP (HTTP-FLV now; HTTP-TS,
+// AAC and MP3 mounts come with the TS muxer). Streams are mounted at the
+// vhost's http_remux template when published, and any GET whose extension and
+// path depth match the template mounts the stream on demand and waits for a
+// publisher, as SRS's "hijack" does (edges start pulling that way).
+package httpstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/castd/castd/internal/httpx"
+	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/ids"
+	"github.com/castd/castd/internal/logging"
+	"github.com/castd/castd/internal/stats"
+	"github.com/castd/castd/internal/streamurl"
+)
+
+// Remux is a vhost's http_remux block.
+type Remux struct {
+	Enabled        bool
+	Mount          string // template, e.g. "[vhost]/[app]/[stream].flv"
+	HasAudio       bool
+	HasVideo       bool
+	GuessHasAV     bool
+	DropIfNotMatch bool
+}
+
+// Vhost is what the HTTP stream server needs from a resolved vhost.
+type Vhost struct {
+	Name    string
+	Enabled bool
+	Remux   Remux
+	Stream  hub.StreamOptions
+	Viewer  hub.ViewerOptions
+}
+
+// Resolver finds the vhost for a name (exact, else __defaultVhost__); ok is
+// false when neither exists.
+type Resolver func(name string) (v Vhost, ok bool)
+
+// Server mounts and serves live HTTP streams.
+type Server struct {
+	Hub   *hub.Hub
+	Stats *stats.Registry
+	Log   *slog.Logger
+	Vhost Resolver
+
+	mu     sync.Mutex
+	mounts map[mount]hub.Key
+	ctx    context.Context
+	wg     sync.WaitGroup
+}
+
+// Start readies the server; players end when ctx is cancelled.
+func (s *Server) Start(ctx context.Context) {
+	s.ctx = ctx
+	s.mounts = map[mount]hub.Key{}
+}
+
+// mount is where a stream is served: a vhost and a URL path. SRS registers
+// named vhosts as host patterns ("v.com/live/cam.flv"); keying on the
+// resolved vhost also covers ?vhost= and ?domain=.
+type mount struct{ vhost, path string }
+
+// Wait blocks until every player goroutine has ended.
+func (s *Server) Wait() { s.wg.Wait() }
+
+// MountPath fills a template for a stream, without the leading [vhost]
+// (the vhost is matched separately): "[vhost]/[app]/[stream].flv" becomes
+// "/live/cam.flv".
+func MountPath(template string, key hub.Key) string {
+	m := strings.NewReplacer("[vhost]", key.Vhost, "[app]", key.App, "[stream]", key.Name).
+		Replace(strings.TrimPrefix(template, "[vhost]"))
+	if !strings.HasPrefix(m, "/") {
+		m = "/" + m
+	}
+	return m
+}
+
+// Published mounts a newly published stream at its vhost's template.
+func (s *Server) Published(st *hub.Stream) {
+	v, ok := s.Vhost(st.Key.Vhost)
+	if !ok || !v.Remux.Enabled {
+		return
+	}
+	m := mount{vhost: v.Name, path: MountPath(v.Remux.Mount, st.Key)}
+	s.mu.Lock()
+	s.mounts[m] = st.Key
+	s.mu.Unlock()
+	s.Log.Info("http: mount live stream", "stream", st.Key.String(), "vhost", m.vhost, "path", m.path)
+}
+
+// Handler returns the HTTP server's handler: live streams first, everything
+// else to fallback. fileExists reports whether a URL path is an existing
+// static file, which is then served instead of being hijacked (nil: never).
+// A reload builds a new handler; the mounts and players are shared.
+func (s *Server) Handler(fallback http.Handler, fileExists func(urlPath string) bool) http.Handler {
+	return &front{s: s, fallback: fallback, fileExists: fileExists}
+}
+
+type front struct {
+	s          *Server
+	fallback   http.Handler
+	fileExists func(string) bool
+}
+
+// ServeHTTP plays a mounted or hijacked live stream, or hands the request on.
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := f.s
+	key, v, ok := s.route(r, f.fileExists)
+	if !ok {
+		f.fallback.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		httpx.MethodNotAllowed(w)
+		return
+	}
+	s.play(w, r, key, v)
+}
+
+// route finds the stream a request is for: an exact mount first, then SRS's
+// hijack rule (same extension and same number of "/" as the template). An
+// existing static file at that path is served instead (SRS would hijack it:
+// DVR files would be unreachable).
+func (s *Server) route(r *http.Request, fileExists func(string) bool) (hub.Key, Vhost, bool) {
+	ext := path.Ext(r.URL.Path)
+	if ext == "" {
+		return hub.Key{}, Vhost{}, false
+	}
+	req, err := streamurl.DiscoverHTTP(r.Host, r.URL.Path, r.URL.RawQuery)
+	if err != nil {
+		return hub.Key{}, Vhost{}, false
+	}
+	v, ok := s.Vhost(req.Vhost)
+	if !ok || !v.Enabled || !v.Remux.Enabled || path.Ext(v.Remux.Mount) != ext {
+		return hub.Key{}, Vhost{}, false
+	}
+	s.mu.Lock()
+	key, mounted := s.mounts[mount{vhost: v.Name, path: r.URL.Path}]
+	s.mu.Unlock()
+	if mounted {
+		return key, v, true
+	}
+	if strings.Count(r.URL.Path, "/") != strings.Count(MountPath(v.Remux.Mount, hub.Key{}), "/") {
+		return hub.Key{}, Vhost{}, false
+	}
+	if fileExists != nil && fileExists(r.URL.Path) {
+		return hub.Key{}, Vhost{}, false
+	}
+	return hub.Key{Vhost: v.Name, App: req.App, Name: req.Stream}, v, true
+}
+
+// play streams key to one HTTP player until it leaves, the publisher
+// unpublishes, or the server stops.
+func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vhost) {
+	cid := ids.NewCID()
+	log := s.Log.With(logging.CID(cid))
+	ip := remoteIP(r)
+	if ext := path.Ext(r.URL.Path); ext != ".flv" {
+		log.Error("http: live stream format not supported yet", "url", r.URL.String(), "format", ext)
+		http.Error(w, "castd: HTTP-"+strings.ToUpper(ext[1:])+" live streams are not supported yet", http.StatusNotImplemented)
+		return
+	}
+	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {"video/x-flv"}, "Server": {w.Header().Get("Server")}})
+	if err != nil {
+		log.Warn("http: start FLV response", "err", err)
+		return
+	}
+	vopt := v.Viewer
+	vopt.StopOnUnpublish = true
+	viewer := s.Hub.Play(key, hub.ClientInfo{ID: cid, Protocol: "http-flv", Addr: r.RemoteAddr}, v.Stream, vopt)
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.Stats.Register(&stats.Client{
+		ID: cid, Type: stats.FLVPlay, IP: ip, Vhost: key.Vhost, App: key.App, Stream: key.Name,
+		StreamURL: key.String(), StreamID: viewer.Stream().ID, TcURL: tcURL(r, key), PageURL: r.Referer(),
+		Conn: resp, Kick: cancel,
+	})
+	log.Info("http: FLV play start", "stream", key.String(), "ip", ip, "url", r.URL.String())
+	start := time.Now()
+	err = s.pump(ctx, resp, viewer, v.Remux)
+	cancel()
+	viewer.Close()
+	resp.Close()
+	s.Stats.Unregister(cid, err)
+	log.Info("http: FLV play end", "stream", key.String(), "duration", time.Since(start).Round(time.Millisecond),
+		"bytes", resp.BytesOut(), "drops", viewer.Drops(), "reason", endReason(err))
+}
+
+func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, remux Remux) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-resp.Gone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	fw := newFLVWriter(resp, remux)
+	buf := make([]hub.Delivery, maxBatch)
+	for {
+		n, err := viewer.Read(ctx, buf)
+		if n > 0 {
+			if werr := fw.write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// maxBatch is the most packets written at once, as SRS's merged write.
+const maxBatch = 128
+
+func endReason(err error) string {
+	switch {
+	case err == nil:
+		return "done"
+	case errors.Is(err, io.EOF):
+		return "publisher left"
+	case errors.Is(err, context.Canceled):
+		return "client left, kicked or server stopping"
+	}
+	return err.Error()
+}
+
+func remoteIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+func tcURL(r *http.Request, key hub.Key) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s/%s", scheme, r.Host, key.App)
+}

@@ -1,0 +1,82 @@
+package rtmpserver
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/protocol/rtmp"
+)
+
+// maxBatch is the most messages written at once (SRS's merged write sends
+// up to 128).
+const maxBatch = 128
+
+// writeTimeout drops a player that accepts nothing for this long.
+const writeTimeout = 30 * time.Second
+
+// playWriter moves a viewer's packets to the player's connection: one
+// Read, one writev, shared payloads. It owns its buffers; nothing is
+// allocated per packet.
+type playWriter struct {
+	sc          *rtmp.ServerConn
+	viewer      *hub.Viewer
+	minInterval time.Duration // play.send_min_interval
+	limit       time.Duration // the play command's duration; 0 plays forever
+	paused      atomic.Bool
+	resume      chan struct{}
+}
+
+func (w *playWriter) run(ctx context.Context) error {
+	buf := make([]hub.Delivery, maxBatch)
+	msgs := make([]rtmp.MediaMessage, 0, maxBatch)
+	nc := w.sc.NetConn()
+	var first uint32
+	started := false
+	for {
+		if w.paused.Load() {
+			// A paused player reads nothing; on resume it has fallen behind
+			// and the hub moves it to the newest keyframe.
+			select {
+			case <-w.resume:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		n, err := w.viewer.Read(ctx, buf)
+		if err != nil {
+			return err
+		}
+		msgs = msgs[:0]
+		for _, d := range buf[:n] {
+			msgs = append(msgs, rtmp.MediaMessage{Type: uint8(d.Packet.Kind), Timestamp: d.Timestamp, Payload: d.Packet.Payload})
+		}
+		_ = nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err = w.sc.WriteMedia(msgs)
+		batchFirst, last := buf[0].Timestamp, buf[n-1].Timestamp
+		clear(buf[:n]) // do not keep shared packets alive
+		clear(msgs)
+		if err != nil {
+			return err
+		}
+		if w.limit > 0 {
+			if !started {
+				first, started = batchFirst, true
+			}
+			if time.Duration(last-first)*time.Millisecond >= w.limit {
+				return errDurationReached
+			}
+		}
+		if w.minInterval > 0 {
+			t := time.NewTimer(w.minInterval)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
+	}
+}

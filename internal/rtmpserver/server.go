@@ -1,0 +1,189 @@
+// Package rtmpserver is the RTMP adapter between the wire protocol
+// (internal/protocol/rtmp) and the hub: publishers feed streams, players read
+// them, with SRS's connection cycle (connect, vhost check, identify,
+// publish/play, republish on the same connection).
+package rtmpserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/ids"
+	"github.com/castd/castd/internal/logging"
+	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/stats"
+)
+
+// Vhost is what the RTMP server needs from a resolved vhost.
+type Vhost struct {
+	Name       string
+	Enabled    bool
+	ChunkSize  int
+	TCPNodelay bool
+	InAckSize  uint32
+	OutAckSize uint32
+	Stream     hub.StreamOptions
+	Viewer     hub.ViewerOptions
+	// Publish timeouts: for the first media packet, then between packets.
+	FirstPacketTimeout time.Duration
+	NormalTimeout      time.Duration
+	// SendMinInterval spaces a player's writes (play.send_min_interval).
+	SendMinInterval time.Duration
+}
+
+// Resolver finds a vhost by name (exact, else __defaultVhost__); ok is false
+// when neither exists.
+type Resolver func(name string) (v Vhost, ok bool)
+
+// Timeouts SRS uses for the connection phases.
+const (
+	handshakeTimeout = 30 * time.Second
+	commandTimeout   = 30 * time.Second
+	// republishTimeout is how long an FMLE client that unpublished may stay
+	// connected before publishing again.
+	republishTimeout = 3 * time.Minute
+)
+
+// Server accepts RTMP connections.
+type Server struct {
+	Hub        *hub.Hub
+	Stats      *stats.Registry
+	Log        *slog.Logger
+	Vhost      Resolver
+	ServerInfo rtmp.ServerInfo
+
+	wg sync.WaitGroup
+}
+
+// Serve accepts connections on ln until ctx is cancelled or ln fails.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(ctx, nc)
+		}()
+	}
+}
+
+// Wait blocks until every connection has ended.
+func (s *Server) Wait() { s.wg.Wait() }
+
+// session is one RTMP connection.
+type session struct {
+	srv     *Server
+	nc      net.Conn
+	sc      *rtmp.ServerConn
+	cid     string
+	ip      string
+	log     *slog.Logger
+	connect *rtmp.ConnectRequest
+	vhost   Vhost
+	kicked  atomic.Bool
+}
+
+func (s *Server) handle(ctx context.Context, nc net.Conn) {
+	cid := ids.NewCID()
+	ss := &session{srv: s, nc: nc, cid: cid, ip: remoteIP(nc), log: s.Log.With(logging.CID(cid))}
+	info := s.ServerInfo
+	info.ContextID = cid
+	ss.sc = rtmp.NewServerConn(nc, rtmp.ServerOptions{ServerInfo: info})
+	// The connection dies with the server.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	defer nc.Close()
+
+	ss.log.Debug("rtmp: accepted", "ip", ss.ip, "local", nc.LocalAddr().String())
+	err := ss.serve(ctx)
+	switch {
+	case err == nil, ctx.Err() != nil:
+	case ss.kicked.Load():
+		ss.log.Info("rtmp: client kicked", "ip", ss.ip)
+	case isClosed(err):
+		ss.log.Info("rtmp: client disconnected", "ip", ss.ip, "reason", err)
+	default:
+		ss.log.Warn("rtmp: connection ended", "ip", ss.ip, "err", err)
+	}
+}
+
+func (ss *session) serve(ctx context.Context) error {
+	_ = ss.nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	if _, err := ss.sc.Handshake(); err != nil {
+		return errf("handshake with %s: %w", ss.ip, err)
+	}
+	_ = ss.nc.SetDeadline(time.Now().Add(commandTimeout))
+	connect, err := ss.sc.ReadConnect()
+	if err != nil {
+		return errf("read connect from %s: %w", ss.ip, err)
+	}
+	ss.connect = connect
+	vhost, err := ss.connectVhost()
+	if err != nil {
+		_ = ss.sc.RejectConnect(rtmp.CodeConnectRejected, err.Error())
+		return err
+	}
+	ss.vhost = vhost
+	if tc := tcpConn(ss.nc); tc != nil {
+		_ = tc.SetNoDelay(vhost.TCPNodelay)
+	}
+	ss.sc.SetChunkSize(vhost.ChunkSize)
+	ss.sc.SetWindowAckSize(vhost.OutAckSize)
+	if vhost.InAckSize > 0 {
+		ss.sc.Conn().SetInWindowAckSize(vhost.InAckSize)
+	}
+	if err := ss.sc.AcceptConnect(); err != nil {
+		return errf("answer connect: %w", err)
+	}
+	ss.log.Info("rtmp: connected", "ip", ss.ip, "tcUrl", connect.TcURL, "vhost", vhost.Name,
+		"flashVer", connect.FlashVer, "encoding", connect.ObjectEncoding)
+
+	// SRS serves play and publish requests on one connection in turn: FMLE
+	// clients republish after FCUnpublish, players may play again after
+	// closeStream.
+	for ctx.Err() == nil {
+		_ = ss.nc.SetDeadline(time.Now().Add(republishTimeout))
+		req, err := ss.sc.Identify()
+		if err != nil {
+			return errf("identify client: %w", err)
+		}
+		_ = ss.nc.SetDeadline(time.Time{})
+		if err := ss.serveStream(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tcpConn finds the TCP connection under wrappers that expose NetConn.
+func tcpConn(c net.Conn) *net.TCPConn {
+	for {
+		if tc, ok := c.(*net.TCPConn); ok {
+			return tc
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+}
