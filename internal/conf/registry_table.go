@@ -1,0 +1,441 @@
+package conf
+
+// registryTable lists every directive SRS v6 accepts, in the order the docs
+// present them. To mark a feature as built, flip its Status here; the docs
+// table (docs/config.md) and conf/full.conf are checked against this list.
+func registryTable() []Entry {
+	const (
+		P = StatusPending
+		I = StatusImplemented
+		X = StatusIgnored
+	)
+	var t table
+
+	// Global.
+	t.leaf("listen", I, "", "", "RTMP listen endpoints: port, ip:port or [ipv6]:port; required unless -e", multi)
+	t.leaf("pid", I, "./objs/srs.pid", "", "pid file; also names the server id file (.pid becomes .id)")
+	t.leaf("chunk_size", I, "60000", "bytes", "RTMP output chunk size, 128..65536; vhosts inherit it")
+	t.leaf("ff_log_dir", P, "./objs", "", "directory for FFmpeg logs; /dev/null turns them off")
+	t.leaf("ff_log_level", P, "info", "", "FFmpeg -loglevel for transcode and ingest")
+	t.leaf("srs_log_tank", I, "file", "", "log destination: console or file")
+	t.leaf("srs_log_level", I, "trace", "", "log level: verbose, info, trace, warn or error")
+	t.leaf("srs_log_level_v2", I, "", "", "log level in v5 names (trace, debug, info, warn, error); wins over srs_log_level")
+	t.leaf("srs_log_file", I, "./objs/srs.log", "", "log file when the tank is file")
+	t.leaf("max_connections", I, "1000", "", "most TCP connections at once; more are closed right away")
+	t.leaf("daemon", I, "on", "", "SRS forks into the background; castd stays in the foreground and says so (run it under systemd or docker)")
+	t.leaf("utc_time", I, "off", "", "log in UTC instead of local time")
+	t.leaf("pithy_print_ms", I, "10000", "ms", "interval of the periodic status lines in the log")
+	t.leaf("work_dir", I, "./", "", "directory to change into at startup")
+	t.leaf("asprocess", X, "off", "", "exit when the parent process exits (supervisor mode)")
+	t.leaf("server_id", I, "", "", "server id for the API and hooks; random vid-xxxxxxx kept in the .id file when unset")
+	t.leaf("grace_start_wait", I, "2300", "ms", "on graceful quit, wait this long before closing listeners")
+	t.leaf("grace_final_wait", I, "3200", "ms", "on graceful quit, wait this long after connections are gone")
+	t.leaf("force_grace_quit", I, "off", "", "treat SIGTERM as a graceful quit")
+	t.leaf("empty_ip_ok", I, "on", "", "silently drop connections without a peer IP (load balancer probes)")
+	t.leaf("disable_daemon_for_docker", X, "on", "", "SRS: never daemonize inside Docker")
+	t.leaf("inotify_auto_reload", P, "off", "", "reload when the config file changes")
+	t.leaf("auto_reload_for_docker", X, "on", "", "SRS: turn on inotify_auto_reload inside Docker")
+	t.leaf("tcmalloc_release_rate", X, "0.8", "", "SRS: tcmalloc tuning")
+	t.leaf("query_latest_version", X, "off", "", "SRS: ask ossrs.net for the latest version")
+	t.leaf("first_wait_for_qlv", X, "300", "s", "SRS: delay before the first version query")
+	t.leaf("in_docker", X, "off", "", "SRS: assume the process runs in Docker")
+	t.leaf("is_full", I, "off", "", "marks the reference full.conf, which must never be used to run a server")
+
+	t.block("threads", X, "SRS: thread pool settings")
+	t.leaf("threads.interval", X, "5", "s", "SRS: thread pool status interval")
+
+	t.block("circuit_breaker", X, "SRS: drop work when the CPU is overloaded")
+	t.leaf("circuit_breaker.enabled", X, "on", "", "turn the breaker on")
+	t.leaf("circuit_breaker.high_threshold", X, "90", "%", "CPU percentage for the high water mark")
+	t.leaf("circuit_breaker.high_pulse", X, "2", "", "samples above the threshold to trip high")
+	t.leaf("circuit_breaker.critical_threshold", X, "95", "%", "CPU percentage for the critical mark")
+	t.leaf("circuit_breaker.critical_pulse", X, "1", "", "samples above the threshold to trip critical")
+	t.leaf("circuit_breaker.dying_threshold", X, "99", "%", "CPU percentage for the dying mark")
+	t.leaf("circuit_breaker.dying_pulse", X, "5", "", "samples above the threshold to trip dying")
+
+	t.block("tencentcloud_cls", X, "SRS: ship logs to Tencent Cloud CLS")
+	t.leaf("tencentcloud_cls.enabled", X, "off", "", "turn CLS on")
+	t.leaf("tencentcloud_cls.stat_heartbeat", X, "on", "", "send heartbeat stats")
+	t.leaf("tencentcloud_cls.stat_streams", X, "on", "", "send stream stats")
+	t.leaf("tencentcloud_cls.debug_logging", X, "off", "", "log every CLS request")
+	t.leaf("tencentcloud_cls.heartbeat_ratio", X, "1", "", "send one heartbeat in N")
+	t.leaf("tencentcloud_cls.streams_ratio", X, "1", "", "send stream stats every N heartbeats")
+	t.leaf("tencentcloud_cls.label", X, "", "", "label attached to records")
+	t.leaf("tencentcloud_cls.tag", X, "", "", "tag attached to records")
+	t.leaf("tencentcloud_cls.secret_id", X, "", "", "API secret id")
+	t.leaf("tencentcloud_cls.secret_key", X, "", "", "API secret key")
+	t.leaf("tencentcloud_cls.endpoint", X, "", "", "CLS endpoint")
+	t.leaf("tencentcloud_cls.topic_id", X, "", "", "CLS topic")
+
+	t.block("tencentcloud_apm", X, "SRS: send traces to Tencent Cloud APM")
+	t.leaf("tencentcloud_apm.enabled", X, "off", "", "turn APM on")
+	t.leaf("tencentcloud_apm.team", X, "", "", "APM team")
+	t.leaf("tencentcloud_apm.token", X, "", "", "APM token")
+	t.leaf("tencentcloud_apm.endpoint", X, "", "", "APM endpoint")
+	t.leaf("tencentcloud_apm.service_name", X, "srs-server", "", "service name in traces")
+	t.leaf("tencentcloud_apm.debug_logging", X, "off", "", "log every APM request")
+
+	t.block("heartbeat", P, "POST the server's state to a URL periodically")
+	t.leaf("heartbeat.enabled", P, "off", "", "turn the heartbeat on")
+	t.leaf("heartbeat.interval", P, "10", "s", "seconds between heartbeats (integer; 9.3 means 9)")
+	t.leaf("heartbeat.url", P, "http://127.0.0.1:8085/api/v1/servers", "", "URL that receives the POST")
+	t.leaf("heartbeat.device_id", P, "", "", "device_id field of the body")
+	t.leaf("heartbeat.summaries", P, "off", "", "add the /api/v1/summaries data to the body")
+	t.leaf("heartbeat.ports", P, "off", "", "add the listening ports to the body")
+
+	t.block("stats", P, "system statistics for the API and the heartbeat")
+	t.leaf("stats.enabled", P, "on", "", "collect statistics")
+	t.leaf("stats.network", P, "0", "", "index of the local IP reported as the server IP")
+	t.leaf("stats.disk", P, "", "", "block devices sampled for disk I/O, e.g. sda sdb", multi)
+
+	t.block("exporter", P, "Prometheus exporter")
+	t.leaf("exporter.enabled", P, "off", "", "serve /metrics")
+	t.leaf("exporter.listen", P, "9972", "", "exporter listen port")
+	t.leaf("exporter.label", P, "", "", "label added to srs_build_info")
+	t.leaf("exporter.tag", P, "", "", "tag added to srs_build_info")
+
+	// HTTP API and server.
+	t.block("http_api", I, "HTTP API server")
+	t.leaf("http_api.enabled", I, "off", "", "serve the HTTP API")
+	t.leaf("http_api.listen", I, "1985", "", "API listen endpoint; equal to http_server.listen shares that port")
+	t.leaf("http_api.crossdomain", I, "on", "", "answer CORS requests")
+	t.block("http_api.raw_api", P, "raw API (/api/v1/raw)")
+	t.leaf("http_api.raw_api.enabled", P, "off", "", "turn the raw API on")
+	t.leaf("http_api.raw_api.allow_reload", P, "off", "", "allow ?rpc=reload")
+	t.leaf("http_api.raw_api.allow_query", X, "off", "", "removed in SRS v4; always off")
+	t.leaf("http_api.raw_api.allow_update", X, "off", "", "removed in SRS v4; always off")
+	t.block("http_api.auth", P, "HTTP basic auth for /api/ paths")
+	t.leaf("http_api.auth.enabled", P, "off", "", "require credentials")
+	t.leaf("http_api.auth.username", P, "", "", "user name")
+	t.leaf("http_api.auth.password", P, "", "", "password")
+	t.block("http_api.https", P, "HTTPS API listener")
+	t.leaf("http_api.https.enabled", P, "off", "", "serve the API over HTTPS too")
+	t.leaf("http_api.https.listen", P, "1990", "", "HTTPS API endpoint (the HTTPS server's when the API shares its port)")
+	t.leaf("http_api.https.key", P, "./conf/server.key", "", "TLS private key file")
+	t.leaf("http_api.https.cert", P, "./conf/server.crt", "", "TLS certificate file")
+
+	t.block("http_server", I, "HTTP server for streams and static files")
+	t.leaf("http_server.enabled", I, "off", "", "serve HTTP")
+	t.leaf("http_server.listen", I, "8080", "", "HTTP listen endpoint")
+	t.leaf("http_server.dir", I, "./objs/nginx/html", "", "document root")
+	t.leaf("http_server.crossdomain", I, "on", "", "answer CORS requests")
+	t.block("http_server.https", P, "HTTPS server listener")
+	t.leaf("http_server.https.enabled", P, "off", "", "serve HTTPS too")
+	t.leaf("http_server.https.listen", P, "8088", "", "HTTPS listen endpoint")
+	t.leaf("http_server.https.key", P, "./conf/server.key", "", "TLS private key file")
+	t.leaf("http_server.https.cert", P, "./conf/server.crt", "", "TLS certificate file")
+
+	// WebRTC and SRT servers.
+	t.block("rtc_server", P, "WebRTC media server")
+	t.leaf("rtc_server.enabled", P, "off", "", "serve WebRTC")
+	t.leaf("rtc_server.listen", P, "8000", "", "UDP port for media")
+	t.block("rtc_server.tcp", P, "WebRTC over TCP")
+	t.leaf("rtc_server.tcp.enabled", P, "off", "", "accept media over TCP")
+	t.leaf("rtc_server.tcp.listen", P, "8000", "", "TCP port for media")
+	t.leaf("rtc_server.protocol", P, "udp", "", "media transport: udp, tcp or all")
+	t.leaf("rtc_server.candidate", P, "*", "", "advertised IP; $NAME reads the environment, * detects")
+	t.leaf("rtc_server.use_auto_detect_network_ip", P, "on", "", "advertise the detected IPs when candidate is *")
+	t.leaf("rtc_server.ip_family", P, "ipv4", "", "family of detected IPs: ipv4, ipv6 or all")
+	t.leaf("rtc_server.api_as_candidates", P, "on", "", "also advertise the host the API was reached at")
+	t.leaf("rtc_server.resolve_api_domain", P, "on", "", "resolve that host when it is a name")
+	t.leaf("rtc_server.keep_api_domain", P, "off", "", "advertise the name itself")
+	t.leaf("rtc_server.ecdsa", P, "on", "", "use an ECDSA DTLS certificate (RSA when off)")
+	t.leaf("rtc_server.encrypt", P, "on", "", "encrypt media with SRTP")
+	t.leaf("rtc_server.reuseport", P, "1", "", "UDP sockets bound to the port with SO_REUSEPORT")
+	t.leaf("rtc_server.merge_nalus", P, "off", "", "send several NALUs in one RTP packet")
+	t.block("rtc_server.black_hole", P, "copy incoming RTP to a UDP address for debugging")
+	t.leaf("rtc_server.black_hole.enabled", P, "off", "", "turn the copy on")
+	t.leaf("rtc_server.black_hole.addr", P, "", "", "ip:port receiving the copy")
+	t.leaf("rtc_server.dir", X, "", "", "legacy, unused")
+
+	t.block("srt_server", P, "SRT server")
+	t.leaf("srt_server.enabled", P, "off", "", "serve SRT")
+	t.leaf("srt_server.listen", P, "10080", "", "UDP port")
+	t.leaf("srt_server.maxbw", P, "-1", "bytes/s", "bandwidth limit; -1 is unlimited")
+	t.leaf("srt_server.mss", P, "1500", "bytes", "maximum segment size")
+	t.leaf("srt_server.connect_timeout", P, "3000", "ms", "handshake timeout")
+	t.leaf("srt_server.peer_idle_timeout", P, "10000", "ms", "close a peer silent this long")
+	t.leaf("srt_server.default_app", P, "live", "", "app for stream ids without one")
+	t.leaf("srt_server.peerlatency", P, "0", "ms", "latency asked of the peer")
+	t.leaf("srt_server.recvlatency", P, "120", "ms", "receiver latency")
+	t.leaf("srt_server.latency", P, "120", "ms", "latency for both directions")
+	t.leaf("srt_server.tsbpdmode", P, "on", "", "timestamp-based packet delivery")
+	t.leaf("srt_server.tlpktdrop", P, "on", "", "drop packets that arrive too late")
+	t.leaf("srt_server.sendbuf", P, "12058624", "bytes", "send buffer")
+	t.leaf("srt_server.recvbuf", P, "12058624", "bytes", "receive buffer")
+	t.leaf("srt_server.payloadsize", P, "1316", "bytes", "payload per packet (7 TS packets)")
+	t.leaf("srt_server.passphrase", P, "", "", "encryption passphrase, 10..79 characters")
+	t.leaf("srt_server.pbkeylen", P, "0", "bytes", "key length: 0, 16, 24 or 32")
+	t.leaf("srt_server.sei_filter", P, "on", "", "drop SEI NALUs from SRT input")
+	t.leaf("srt_server.mix_correct", P, "off", "", "interleave audio and video by timestamp")
+
+	t.repeatBlock("stream_caster", P, "ingest another protocol and republish it as RTMP")
+	t.leaf("stream_caster.enabled", P, "off", "", "turn the caster on")
+	t.leaf("stream_caster.caster", P, "", "", "mpegts_over_udp, flv or gb28181")
+	t.leaf("stream_caster.output", P, "", "", "RTMP URL to publish to; flv takes [app] [stream], gb28181 [stream]")
+	t.leaf("stream_caster.listen", P, "", "", "port to receive on")
+	t.block("stream_caster.sip", P, "GB28181 SIP server")
+	t.leaf("stream_caster.sip.enabled", P, "on", "", "run the SIP server")
+	t.leaf("stream_caster.sip.listen", P, "5060", "", "SIP TCP port")
+	t.leaf("stream_caster.sip.timeout", P, "60", "s", "SIP session timeout")
+	t.leaf("stream_caster.sip.reinvite", P, "5", "s", "delay before re-inviting a device")
+	t.leaf("stream_caster.sip.candidate", P, "*", "", "media IP given to devices; $NAME reads the environment")
+
+	// Vhosts.
+	t.repeatBlock("vhost", I, "a virtual host; __defaultVhost__ serves unmatched names")
+	t.leaf("vhost.enabled", I, "on", "", "serve this vhost")
+	t.leaf("vhost.chunk_size", I, "", "bytes", "RTMP chunk size; the global chunk_size when unset")
+	t.leaf("vhost.min_latency", I, "off", "", "low-latency delivery (on by default for WebRTC players)")
+	t.leaf("vhost.tcp_nodelay", I, "off", "", "set TCP_NODELAY on connections")
+	t.leaf("vhost.in_ack_size", I, "0", "bytes", "acknowledgement window asked of publishers; 0 leaves it")
+	t.leaf("vhost.out_ack_size", I, "2500000", "bytes", "acknowledgement window sent to players")
+
+	t.block("vhost.play", I, "players of RTMP and HTTP streams")
+	t.leaf("vhost.play.gop_cache", I, "on", "", "keep the last GOP so players start at once")
+	t.leaf("vhost.play.gop_cache_max_frames", I, "2500", "frames", "clear the GOP cache above this many messages")
+	t.leaf("vhost.play.queue_length", I, "30", "s", "player queue span before it is shrunk")
+	t.leaf("vhost.play.time_jitter", I, "full", "", "timestamp correction: full, zero or off")
+	t.leaf("vhost.play.mix_correct", I, "off", "", "interleave audio and video by timestamp")
+	t.leaf("vhost.play.atc", I, "off", "", "pass absolute timestamps through")
+	t.leaf("vhost.play.atc_auto", I, "off", "", "turn atc on when metadata has bravo_atc=true")
+	t.leaf("vhost.play.mw_latency", I, "350", "ms", "merged-write delay (0 for WebRTC players)")
+	t.leaf("vhost.play.mw_msgs", I, "8", "", "messages per merged write (0 with min_latency, 1 for WebRTC; at most 128)")
+	t.leaf("vhost.play.send_min_interval", I, "0", "ms", "least time between two sends; 0 is off")
+	t.leaf("vhost.play.reduce_sequence_header", I, "off", "", "skip repeated identical sequence headers")
+
+	t.block("vhost.publish", I, "publishers")
+	t.leaf("vhost.publish.mr", I, "off", "", "merged read: read in bigger batches")
+	t.leaf("vhost.publish.mr_latency", I, "350", "ms", "merged-read delay")
+	t.leaf("vhost.publish.firstpkt_timeout", I, "20000", "ms", "time allowed for the first media packet")
+	t.leaf("vhost.publish.normal_timeout", I, "5000", "ms", "longest gap allowed between packets")
+	t.leaf("vhost.publish.parse_sps", I, "on", "", "parse the H.264 SPS for width and height")
+	t.leaf("vhost.publish.try_annexb_first", P, "on", "", "try Annex B before IBMF when demuxing SRT/RTC H.264")
+	t.leaf("vhost.publish.kickoff_for_idle", P, "0", "s", "drop a publisher nobody watched this long; 0 is off")
+
+	t.block("vhost.cluster", P, "origin and edge clustering")
+	t.leaf("vhost.cluster.mode", P, "local", "", "local (origin) or remote (edge)")
+	t.leaf("vhost.cluster.origin", P, "", "", "origins of an edge, host[:port] each", multi)
+	t.leaf("vhost.cluster.token_traverse", P, "off", "", "edge checks each client's connect with the origin")
+	t.leaf("vhost.cluster.vhost", P, "[vhost]", "", "vhost name used toward the origin")
+	t.leaf("vhost.cluster.debug_srs_upnode", P, "on", "", "send SRS debug properties to the upstream")
+	t.leaf("vhost.cluster.origin_cluster", P, "off", "", "this origin belongs to an origin cluster")
+	t.leaf("vhost.cluster.coworkers", P, "", "", "API endpoints of the other origins, host:port each", multi)
+	t.leaf("vhost.cluster.protocol", P, "rtmp", "", "edge pull protocol: rtmp, flv or flvs")
+	t.leaf("vhost.cluster.follow_client", P, "off", "", "edge pulls with the protocol the player used")
+
+	t.block("vhost.forward", P, "push every published stream to other servers")
+	t.leaf("vhost.forward.enabled", P, "off", "", "turn forwarding on")
+	t.leaf("vhost.forward.destination", P, "", "", "targets, host:port each", multi)
+	t.leaf("vhost.forward.backend", P, "", "", "HTTP backend that returns extra RTMP URLs")
+
+	t.block("vhost.security", P, "allow or deny clients by IP")
+	t.leaf("vhost.security.enabled", P, "off", "", "apply the rules")
+	t.leaf("vhost.security.allow", P, "", "", "allow publish|play all|<ip>|<cidr>", repeat, noEnv)
+	t.leaf("vhost.security.deny", P, "", "", "deny publish|play all|<ip>|<cidr>; checked before allow", repeat, noEnv)
+
+	t.block("vhost.refer", P, "check the page URL (Referer) of Flash clients")
+	t.leaf("vhost.refer.enabled", P, "off", "", "apply the check")
+	t.leaf("vhost.refer.all", P, "", "", "domains allowed to publish and play", multi)
+	t.leaf("vhost.refer.publish", P, "", "", "domains allowed to publish", multi)
+	t.leaf("vhost.refer.play", P, "", "", "domains allowed to play", multi)
+
+	t.block("vhost.http_hooks", P, "HTTP callbacks on stream events")
+	t.leaf("vhost.http_hooks.enabled", P, "off", "", "call the hooks")
+	t.leaf("vhost.http_hooks.on_connect", P, "", "", "URLs called when an RTMP or SRT client connects; may reject", multi)
+	t.leaf("vhost.http_hooks.on_close", P, "", "", "URLs called when such a client goes away", multi)
+	t.leaf("vhost.http_hooks.on_publish", P, "", "", "URLs called before a publish starts; may reject", multi)
+	t.leaf("vhost.http_hooks.on_unpublish", P, "", "", "URLs called when a publish ends", multi)
+	t.leaf("vhost.http_hooks.on_play", P, "", "", "URLs called before a player starts; may reject", multi)
+	t.leaf("vhost.http_hooks.on_stop", P, "", "", "URLs called when a player leaves", multi)
+	t.leaf("vhost.http_hooks.on_dvr", P, "", "", "URLs called after a DVR file is written", multi)
+	t.leaf("vhost.http_hooks.on_hls", P, "", "", "URLs called after each HLS segment", multi)
+	t.leaf("vhost.http_hooks.on_hls_notify", P, "", "", "URL fetched (GET) after each HLS segment", multi)
+
+	t.block("vhost.hls", P, "HLS output")
+	t.leaf("vhost.hls.enabled", P, "off", "", "write HLS")
+	t.leaf("vhost.hls.hls_fragment", P, "10", "s", "target segment duration")
+	t.leaf("vhost.hls.hls_td_ratio", P, "1.0", "", "segment duration may reach fragment times this")
+	t.leaf("vhost.hls.hls_aof_ratio", P, "2.1", "", "audio-only segments end at fragment times this")
+	t.leaf("vhost.hls.hls_window", P, "60", "s", "playlist span")
+	t.leaf("vhost.hls.hls_on_error", P, "continue", "", "on a muxing error: ignore, disconnect or continue")
+	t.leaf("vhost.hls.hls_path", P, "./objs/nginx/html", "", "root directory of HLS files")
+	t.leaf("vhost.hls.hls_m3u8_file", P, "[app]/[stream].m3u8", "", "playlist path under hls_path")
+	t.leaf("vhost.hls.hls_ts_file", P, "[app]/[stream]-[seq].ts", "", "segment path under hls_path")
+	t.leaf("vhost.hls.hls_entry_prefix", P, "", "", "URL prefix for segments in the playlist")
+	t.leaf("vhost.hls.hls_acodec", P, "aac", "", "initial audio codec: aac, mp3 or an")
+	t.leaf("vhost.hls.hls_vcodec", P, "h264", "", "initial video codec: h264, h265 or vn")
+	t.leaf("vhost.hls.hls_cleanup", P, "on", "", "delete segments that left the window")
+	t.leaf("vhost.hls.hls_dispose", P, "120", "s", "delete all files of a stream idle this long; 0 never")
+	t.leaf("vhost.hls.hls_wait_keyframe", P, "on", "", "start segments at keyframes")
+	t.leaf("vhost.hls.hls_ts_floor", P, "off", "", "number segments by floor(timestamp/fragment)")
+	t.leaf("vhost.hls.hls_nb_notify", P, "64", "bytes", "bytes read from the on_hls_notify answer")
+	t.leaf("vhost.hls.hls_ctx", P, "on", "", "track HLS players with an hls_ctx session")
+	t.leaf("vhost.hls.hls_ts_ctx", P, "on", "", "add hls_ctx to segment URLs")
+	t.leaf("vhost.hls.hls_keys", P, "off", "", "encrypt segments with AES-128")
+	t.leaf("vhost.hls.hls_fragments_per_key", P, "5", "", "segments per key")
+	t.leaf("vhost.hls.hls_key_file", P, "[app]/[stream]-[seq].key", "", "key file name")
+	t.leaf("vhost.hls.hls_key_file_path", P, "", "", "directory of key files; hls_path when unset")
+	t.leaf("vhost.hls.hls_key_url", P, "", "", "URL prefix of keys in the playlist; hls_path when unset")
+	t.leaf("vhost.hls.hls_dts_directly", P, "on", "", "use FLV timestamps as audio DTS instead of counting samples")
+	t.leaf("vhost.hls.hls_storage", X, "", "", "removed RAM mode; ignored")
+	t.leaf("vhost.hls.hls_mount", X, "", "", "removed RAM mode; ignored")
+
+	t.block("vhost.hds", X, "Adobe HDS output (Flash only)")
+	t.leaf("vhost.hds.enabled", X, "off", "", "write HDS")
+	t.leaf("vhost.hds.hds_path", X, "./objs/nginx/html", "", "HDS directory")
+	t.leaf("vhost.hds.hds_fragment", X, "10", "s", "fragment duration")
+	t.leaf("vhost.hds.hds_window", X, "60", "s", "manifest span")
+
+	t.block("vhost.bandcheck", X, "removed Flash bandwidth test")
+	t.leaf("vhost.bandcheck.enabled", X, "off", "", "turn the test on")
+	t.leaf("vhost.bandcheck.key", X, "", "", "test key")
+	t.leaf("vhost.bandcheck.interval", X, "30", "s", "least time between tests")
+	t.leaf("vhost.bandcheck.limit_kbps", X, "4000", "kbps", "test bandwidth limit")
+
+	t.block("vhost.dash", P, "MPEG-DASH output")
+	t.leaf("vhost.dash.enabled", P, "off", "", "write DASH")
+	t.leaf("vhost.dash.dash_fragment", P, "10", "s", "segment duration")
+	t.leaf("vhost.dash.dash_update_period", P, "5", "s", "MPD minimumUpdatePeriod")
+	t.leaf("vhost.dash.dash_timeshift", P, "300", "s", "MPD timeShiftBufferDepth")
+	t.leaf("vhost.dash.dash_path", P, "./objs/nginx/html", "", "root directory of DASH files")
+	t.leaf("vhost.dash.dash_mpd_file", P, "[app]/[stream].mpd", "", "MPD path under dash_path")
+	t.leaf("vhost.dash.dash_window_size", P, "5", "", "segments kept in the MPD")
+	t.leaf("vhost.dash.dash_cleanup", P, "on", "", "delete segments that left the window")
+	t.leaf("vhost.dash.dash_dispose", P, "120", "s", "delete all files of a stream idle this long; 0 never")
+
+	t.block("vhost.dvr", P, "record published streams to files")
+	t.leaf("vhost.dvr.enabled", P, "off", "", "record")
+	t.leaf("vhost.dvr.dvr_apply", P, "all", "", "streams to record: all, or app/stream each", multi)
+	t.leaf("vhost.dvr.dvr_plan", P, "session", "", "session (file per publish) or segment (file per dvr_duration)")
+	t.leaf("vhost.dvr.dvr_path", P, "./objs/nginx/html/[app]/[stream].[timestamp].flv", "", "file path template; .mp4 records MP4")
+	t.leaf("vhost.dvr.dvr_duration", P, "30", "s", "segment plan: file duration")
+	t.leaf("vhost.dvr.dvr_wait_keyframe", P, "on", "", "segment plan: start files at keyframes")
+	t.leaf("vhost.dvr.time_jitter", P, "full", "", "timestamp correction for files: full, zero or off")
+
+	t.block("vhost.http_remux", I, "live HTTP-FLV, HTTP-TS, AAC or MP3")
+	t.leaf("vhost.http_remux.enabled", I, "off", "", "serve the live stream over HTTP")
+	t.leaf("vhost.http_remux.mount", I, "[vhost]/[app]/[stream].flv", "", "URL template; .flv, .ts, .aac or .mp3 picks the format")
+	t.leaf("vhost.http_remux.fast_cache", P, "0", "s", "audio cache for .aac and .mp3 mounts")
+	t.leaf("vhost.http_remux.drop_if_not_match", I, "on", "", "drop packets of a kind missing from the FLV header")
+	t.leaf("vhost.http_remux.has_audio", I, "on", "", "FLV header says there is audio")
+	t.leaf("vhost.http_remux.has_video", I, "on", "", "FLV header says there is video")
+	t.leaf("vhost.http_remux.guess_has_av", I, "on", "", "guess the FLV header flags from the first packets")
+
+	t.block("vhost.http_static", I, "static files of this vhost")
+	t.leaf("vhost.http_static.enabled", I, "off", "", "serve files")
+	t.leaf("vhost.http_static.mount", I, "[vhost]/", "", "URL prefix")
+	t.leaf("vhost.http_static.dir", I, "./objs/nginx/html", "", "directory served")
+
+	t.block("vhost.exec", P, "run programs when a stream is published")
+	t.leaf("vhost.exec.enabled", P, "off", "", "run them")
+	t.leaf("vhost.exec.publish", P, "", "", "command line run on publish; repeatable", repeat, noEnv)
+
+	t.repeatBlock("vhost.transcode", P, "transcode streams of an app (or app/stream) with FFmpeg")
+	t.leaf("vhost.transcode.enabled", P, "off", "", "run the transcoder")
+	t.leaf("vhost.transcode.ffmpeg", P, "", "", "FFmpeg binary")
+	t.engine("vhost.transcode.engine")
+
+	t.repeatBlock("vhost.ingest", P, "pull a file or stream with FFmpeg and publish it here")
+	t.leaf("vhost.ingest.enabled", P, "off", "", "run the ingester")
+	t.block("vhost.ingest.input", P, "what to pull")
+	t.leaf("vhost.ingest.input.type", P, "file", "", "file or stream")
+	t.leaf("vhost.ingest.input.url", P, "", "", "file path or stream URL")
+	t.leaf("vhost.ingest.ffmpeg", P, "", "", "FFmpeg binary")
+	t.engine("vhost.ingest.engine")
+
+	t.block("vhost.rtc", P, "WebRTC for this vhost")
+	t.leaf("vhost.rtc.enabled", P, "off", "", "allow WebRTC publish and play")
+	t.leaf("vhost.rtc.nack", P, "on", "", "retransmit lost packets on NACK")
+	t.leaf("vhost.rtc.nack_no_copy", P, "on", "", "retransmit without copying packets")
+	t.leaf("vhost.rtc.twcc", P, "on", "", "transport-wide congestion control feedback")
+	t.leaf("vhost.rtc.stun_timeout", P, "30", "s", "close a session without STUN for this long")
+	t.leaf("vhost.rtc.stun_strict_check", P, "off", "", "check STUN ICE-CONTROLLING and USE-CANDIDATE")
+	t.leaf("vhost.rtc.dtls_role", P, "passive", "", "DTLS role: active or passive")
+	t.leaf("vhost.rtc.dtls_version", P, "auto", "", "DTLS version: auto, dtls1.0 or dtls1.2")
+	t.leaf("vhost.rtc.drop_for_pt", P, "0", "", "drop RTP with this payload type (debugging); 0 is off")
+	t.leaf("vhost.rtc.rtmp_to_rtc", P, "off", "", "bridge RTMP publishes to WebRTC players")
+	t.leaf("vhost.rtc.keep_bframe", P, "off", "", "keep B-frames when bridging to WebRTC")
+	t.leaf("vhost.rtc.keep_avc_nalu_sei", P, "on", "", "keep SEI NALUs when bridging to WebRTC")
+	t.leaf("vhost.rtc.opus_bitrate", P, "48000", "bps", "Opus bitrate when transcoding AAC, 8000..320000")
+	t.leaf("vhost.rtc.rtc_to_rtmp", P, "off", "", "bridge WebRTC publishes to RTMP and HTTP players")
+	t.leaf("vhost.rtc.pli_for_rtmp", P, "6.0", "s", "ask WebRTC publishers for a keyframe this often, 0.5..30")
+	t.leaf("vhost.rtc.aac_bitrate", P, "48000", "bps", "AAC bitrate when transcoding Opus, 8000..320000")
+
+	t.block("vhost.srt", P, "SRT for this vhost")
+	t.leaf("vhost.srt.enabled", P, "off", "", "allow SRT")
+	t.leaf("vhost.srt.srt_to_rtmp", P, "on", "", "bridge SRT publishes to RTMP and HTTP players")
+
+	return t.entries
+}
+
+// table accumulates entries; the option flags keep each line short.
+type table struct{ entries []Entry }
+
+type option uint8
+
+const (
+	multi option = iota
+	repeat
+	noEnv
+)
+
+func (t *table) leaf(path string, s Status, def, unit, doc string, flags ...option) {
+	e := Entry{Path: path, Status: s, Default: def, Unit: unit, Doc: doc}
+	for _, f := range flags {
+		switch f {
+		case multi:
+			e.Multi = true
+		case repeat:
+			e.Repeat = true
+		case noEnv:
+			e.NoEnv = true
+		}
+	}
+	// SRS reads no environment inside blocks that repeat (other than vhost):
+	// there is no way to say which stream_caster or ingest a variable means.
+	for _, p := range []string{"stream_caster.", "vhost.transcode.", "vhost.ingest."} {
+		if len(path) > len(p) && path[:len(p)] == p {
+			e.NoEnv = true
+		}
+	}
+	t.entries = append(t.entries, e)
+}
+
+func (t *table) block(path string, s Status, doc string) {
+	t.entries = append(t.entries, Entry{Path: path, Block: true, Status: s, Doc: doc, NoEnv: true})
+}
+
+func (t *table) repeatBlock(path string, s Status, doc string) {
+	t.entries = append(t.entries, Entry{Path: path, Block: true, Repeat: true, Status: s, Doc: doc, NoEnv: true})
+}
+
+func (t *table) freeBlock(path string, s Status, doc string) {
+	t.entries = append(t.entries, Entry{Path: path, Block: true, FreeForm: true, Status: s, Doc: doc, NoEnv: true})
+}
+
+// engine adds the FFmpeg engine block shared by transcode and ingest.
+func (t *table) engine(p string) {
+	const P = StatusPending
+	t.entries = append(t.entries, Entry{Path: p, Block: true, Repeat: true, Status: P, NoEnv: true,
+		Doc: "one FFmpeg output; disabled or without codecs means copy"})
+	t.leaf(p+".enabled", P, "off", "", "run this engine")
+	t.freeBlock(p+".perfile", P, "FFmpeg options placed before -i, one `name value;` each")
+	t.leaf(p+".iformat", P, "flv", "", "input format (-f before -i)")
+	t.freeBlock(p+".vfilter", P, "video filter options, one `name value;` each")
+	t.leaf(p+".vcodec", P, "", "", "video codec; copy, vn or png are special")
+	t.leaf(p+".vbitrate", P, "0", "kbps", "video bitrate")
+	t.leaf(p+".vfps", P, "0", "", "frame rate")
+	t.leaf(p+".vwidth", P, "0", "", "width in pixels")
+	t.leaf(p+".vheight", P, "0", "", "height in pixels")
+	t.leaf(p+".vthreads", P, "1", "", "encoder threads")
+	t.leaf(p+".vprofile", P, "", "", "video profile, e.g. main")
+	t.leaf(p+".vpreset", P, "", "", "encoder preset, e.g. medium")
+	t.freeBlock(p+".vparams", P, "extra video options, one `name value;` each")
+	t.leaf(p+".acodec", P, "", "", "audio codec; copy or an are special")
+	t.leaf(p+".abitrate", P, "0", "kbps", "audio bitrate")
+	t.leaf(p+".asample_rate", P, "0", "Hz", "audio sample rate")
+	t.leaf(p+".achannels", P, "0", "", "audio channels")
+	t.freeBlock(p+".aparams", P, "extra audio options, one `name value;` each")
+	t.leaf(p+".oformat", P, "flv", "", "output format")
+	t.leaf(p+".output", P, "", "", "output URL; [vhost] [port] [app] [stream] [engine] [param] are filled in")
+}
