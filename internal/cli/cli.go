@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 
@@ -125,6 +126,10 @@ func Run(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "castd: %v\n", err)
 		return 1
 	}
+	if err := checkStatsNetwork(cfg); err != nil {
+		fmt.Fprintf(env.Stderr, "castd: %v\n", err)
+		return 1
+	}
 	if f.test {
 		fmt.Fprintf(env.Stdout, "castd: the config %s is valid\n", describeSource(path, envOnly))
 		return 0
@@ -152,6 +157,16 @@ func loadConfig(path string, envOnly bool, lookup func(string) (string, bool)) (
 		return conf.Default(opt)
 	}
 	return conf.Load(path, opt)
+}
+
+// checkStatsNetwork is SRS's check that stats.network names one of this
+// host's addresses.
+func checkStatsNetwork(cfg *conf.Config) error {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil // nothing to check against
+	}
+	return conf.CheckStatsNetwork(cfg, len(addrs))
 }
 
 // newLogger builds the logger the config asks for.

@@ -27,6 +27,10 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 		return 1
 	}
 	defer out.Close()
+	if cfg.LogTank == "file" {
+		// Otherwise a start with file logs is silent on the terminal.
+		fmt.Fprintf(env.Stdout, "castd %s: logging to %s\n", version.Version, cfg.LogFile)
+	}
 	wd, _ := os.Getwd()
 	log.Info("castd starting", "version", version.Version, "srs_compatible", version.SRSVersion,
 		"config", describeSource(path, envOnly), "cwd", wd, "pid", os.Getpid())

@@ -351,3 +351,16 @@ func tryGetJSON(url string, v any) bool {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v) == nil
 }
+
+// httpGet returns a URL's body, or "" when it cannot be fetched.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -10,6 +10,10 @@ import (
 // tagFraming is an FLV tag header plus the PreviousTagSize that follows the body.
 const tagFraming = flv.TagHeaderSize + 4
 
+// guessWindowMs is how much stream time the has_audio/has_video guess may
+// look at before it decides.
+const guessWindowMs = 1000
+
 // flvWriter turns a viewer's deliveries into FLV tags on a live response.
 // Payloads are shared with every other viewer and written in place; only the
 // 15 bytes of framing per tag are this viewer's own.
@@ -19,6 +23,7 @@ type flvWriter struct {
 	headerSent bool
 	hasAudio   bool
 	hasVideo   bool
+	pending    []hub.Delivery // held back until the header flags are known
 	framing    []byte
 	parts      [][]byte
 	header     []byte
@@ -27,53 +32,61 @@ type flvWriter struct {
 func newFLVWriter(resp *httpx.LiveResponse, remux Remux) *flvWriter {
 	return &flvWriter{
 		resp: resp, remux: remux,
-		framing: make([]byte, maxBatch*tagFraming),
-		parts:   make([][]byte, 0, maxBatch*3+1),
+		framing: make([]byte, 2*maxBatch*tagFraming),
+		parts:   make([][]byte, 0, 2*maxBatch*3+1),
 	}
 }
 
-// decideHeader sets the FLV header's audio/video flags, as SRS: from the
-// config, or with guess_has_av from what the first batch carries (a kind
-// that only sent a sequence header while the other sent frames is dropped).
-func (f *flvWriter) decideHeader(ds []hub.Delivery) {
-	f.hasAudio, f.hasVideo = f.remux.HasAudio, f.remux.HasVideo
-	if !f.remux.GuessHasAV {
-		return
-	}
-	var audio, video, audioFrames, videoFrames int
-	for _, d := range ds {
-		switch d.Packet.Kind {
-		case av.KindAudio:
+// guess applies SRS's has_audio/has_video rule (#939) to what is pending:
+// a kind that sent only a sequence header and no frames is left out of the
+// header, and when neither kind has frames both flags are set. Unlike SRS,
+// whose first write waits mw_latency, the guess waits until both kinds have
+// frames, a second of stream has passed or a batch is full, so a player
+// that connected before the publisher is not judged on the headers alone.
+func (f *flvWriter) guess() (ready bool) {
+	var audio, video int
+	for _, d := range f.pending {
+		switch {
+		case d.Packet.Kind == av.KindAudio && !d.Packet.SequenceHeader:
 			audio++
-			if !d.Packet.SequenceHeader {
-				audioFrames++
-			}
-		case av.KindVideo:
+		case d.Packet.Kind == av.KindVideo && !d.Packet.SequenceHeader:
 			video++
-			if !d.Packet.SequenceHeader {
-				videoFrames++
-			}
 		}
 	}
-	if audio+video == 0 {
-		return // nothing to guess from yet: keep the configured flags
+	span := int64(0)
+	if n := len(f.pending); n > 0 {
+		span = int64(f.pending[n-1].Timestamp) - int64(f.pending[0].Timestamp)
+	}
+	if (audio == 0 || video == 0) && span < guessWindowMs && len(f.pending) < maxBatch {
+		return false
 	}
 	f.hasAudio, f.hasVideo = audio > 0, video > 0
-	if audioFrames > 0 && videoFrames == 0 {
-		f.hasVideo = false
+	if !f.hasAudio && !f.hasVideo {
+		f.hasAudio, f.hasVideo = true, true
 	}
-	if videoFrames > 0 && audioFrames == 0 {
-		f.hasAudio = false
-	}
+	return true
 }
 
 func (f *flvWriter) write(ds []hub.Delivery) error {
+	if !f.headerSent {
+		if !f.remux.GuessHasAV {
+			f.hasAudio, f.hasVideo = f.remux.HasAudio, f.remux.HasVideo
+		} else {
+			f.pending = append(f.pending, ds...)
+			if !f.guess() {
+				return nil
+			}
+			ds, f.pending = f.pending, nil
+		}
+	}
 	parts := f.parts[:0]
 	if !f.headerSent {
-		f.decideHeader(ds)
 		f.header = flv.AppendHeader(f.header[:0], flv.Header{HasAudio: f.hasAudio, HasVideo: f.hasVideo})
 		parts = append(parts, f.header)
 		f.headerSent = true
+	}
+	if need := len(ds) * tagFraming; need > len(f.framing) {
+		f.framing = make([]byte, need) // only for the first write after a guess
 	}
 	for i, d := range ds {
 		p := d.Packet

@@ -306,6 +306,9 @@ func (p *Publisher) codecFacts(pkt *av.Packet) (*av.VideoInfo, *av.AudioInfo) {
 		return &vi, nil
 	case pkt.Kind == av.KindAudio && (pkt.SequenceHeader || !p.audioKnown):
 		ai, err := av.AudioInfoFromPacket(pkt)
+		if errors.Is(err, av.ErrNotSequenceHeader) {
+			return nil, nil // an AAC frame before its header: wait for the header
+		}
 		if err != nil {
 			p.warnOnce("audio", err)
 			return nil, nil

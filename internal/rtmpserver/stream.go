@@ -116,8 +116,9 @@ func (ss *session) readMedia(ctx context.Context, pub *hub.Publisher, vhost Vhos
 	n := 0
 	for ctx.Err() == nil {
 		// A deadline per packet costs a timer reset; refreshing it every
-		// 100 ms keeps the timeout precise enough.
-		if now := time.Now(); now.Sub(deadlineSet) > 100*time.Millisecond || n == 0 {
+		// 100 ms keeps the timeout precise enough. The first packet switches
+		// from firstpkt_timeout to normal_timeout at once.
+		if now := time.Now(); n <= 1 || now.Sub(deadlineSet) > 100*time.Millisecond {
 			_ = ss.nc.SetReadDeadline(now.Add(timeout))
 			deadlineSet = now
 		}

@@ -283,6 +283,9 @@ func (s *Server) logUnsupported(cfg *conf.Config) {
 	}
 	for _, e := range cfg.Env {
 		s.log.Info("config: environment override", "env", e.Name, "directive", e.Path)
+		if entry, ok := conf.Lookup(e.Path); ok && entry.Status == conf.StatusPending {
+			s.log.Warn("config: directive not supported yet, ignored", "directive", e.Path, "at", "env "+e.Name)
+		}
 	}
 	for _, f := range conf.Unsupported(cfg.Root) {
 		where := fmt.Sprintf("%s:%d", f.Directive.File, f.Directive.Line)
