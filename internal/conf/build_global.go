@@ -2,6 +2,7 @@ package conf
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,7 +52,7 @@ func (b *builder) global(c *Config, root *Directive) {
 	b.httpServer(&c.HTTPServer, root.Get("http_server"))
 	// The HTTPS API follows the HTTPS server's port when the API shares the
 	// HTTP server's port (cfg get_https_api_listen).
-	if c.HTTPAPI.Listen == c.HTTPServer.Listen && !b.has(root.Get("http_api").Get("https"), "http_api.https.listen") {
+	if slices.Contains(c.HTTPServer.Listens, c.HTTPAPI.Listen) && !b.has(root.Get("http_api").Get("https"), "http_api.https.listen") {
 		c.HTTPAPI.HTTPS.Listen = c.HTTPServer.HTTPS.Listen
 	}
 	b.rtcServer(&c.RTCServer, root.Get("rtc_server"))
@@ -116,7 +117,11 @@ func (b *builder) httpAPI(a *HTTPAPI, root *Directive) {
 
 func (b *builder) httpServer(s *HTTPServer, d *Directive) {
 	s.Enabled = b.flag(d, "http_server.enabled", false)
-	s.Listen = b.str(d, "http_server.listen", "8080")
+	s.Listens = b.list(d, "http_server.listen")
+	if len(s.Listens) == 0 {
+		s.Listens = []string{"8080"}
+	}
+	s.Listen = s.Listens[0]
 	s.Dir = b.str(d, "http_server.dir", "./objs/nginx/html")
 	s.Crossdomain = b.flag(d, "http_server.crossdomain", true)
 	s.HTTPS = b.https(d.Get("https"), "http_server.https", "8088")

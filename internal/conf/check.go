@@ -3,6 +3,7 @@ package conf
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -80,7 +81,6 @@ func checkHTTP(c *Config, fail func(*Directive, string, string, ...any)) {
 		name string
 	}{
 		{a.Enabled, a.Listen, api.Get("listen"), "http_api.listen"},
-		{s.Enabled, s.Listen, srv.Get("listen"), "http_server.listen"},
 		{a.HTTPS.Enabled, a.HTTPS.Listen, api.Get("https").Get("listen"), "http_api.https.listen"},
 		{s.HTTPS.Enabled, s.HTTPS.Listen, srv.Get("https").Get("listen"), "http_server.https.listen"},
 	} {
@@ -91,12 +91,18 @@ func checkHTTP(c *Config, fail func(*Directive, string, string, ...any)) {
 			fail(firstOf(l.d, api, srv), l.name, "%s: %v", l.name, err)
 		}
 	}
-	if a.Listen == s.Listen && a.HTTPS.Listen != s.HTTPS.Listen {
+	for _, l := range s.Listens {
+		if _, _, err := SplitEndpoint(l); s.Enabled && err != nil {
+			fail(firstOf(srv.Get("listen"), srv), "http_server.listen", "http_server.listen: %v", err)
+		}
+	}
+	shared := slices.Contains(s.Listens, a.Listen)
+	if shared && a.HTTPS.Listen != s.HTTPS.Listen {
 		fail(firstOf(api.Get("https").Get("listen"), srv.Get("https").Get("listen"), api.Get("listen")), "http_api.https.listen",
 			"http_api and http_server share port %s, so their HTTPS ports must match too (%s != %s)",
 			a.Listen, a.HTTPS.Listen, s.HTTPS.Listen)
 	}
-	if a.HTTPS.Listen == s.HTTPS.Listen && a.Listen != s.Listen {
+	if a.HTTPS.Listen == s.HTTPS.Listen && !shared {
 		fail(firstOf(api.Get("listen"), srv.Get("listen"), api.Get("https").Get("listen")), "http_api.listen",
 			"http_api and http_server share HTTPS port %s, so their HTTP ports must match too (%s != %s)",
 			a.HTTPS.Listen, a.Listen, s.Listen)

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,8 +127,10 @@ type HTTPS struct {
 
 // HTTPServer is the http_server block.
 type HTTPServer struct {
-	Enabled     bool
+	Enabled bool
+	// Listen is the first endpoint (the one SRS knows); Listens has them all.
 	Listen      string
+	Listens     []string
 	Dir         string
 	Crossdomain bool
 	HTTPS       HTTPS
@@ -136,7 +139,7 @@ type HTTPServer struct {
 // SharesHTTPServer reports whether the API is mounted on the HTTP server's
 // port instead of having its own listener (§1.1 "Sharing one port").
 func (c *Config) SharesHTTPServer() bool {
-	return c.HTTPAPI.Enabled && c.HTTPServer.Enabled && c.HTTPAPI.Listen == c.HTTPServer.Listen
+	return c.HTTPAPI.Enabled && c.HTTPServer.Enabled && slices.Contains(c.HTTPServer.Listens, c.HTTPAPI.Listen)
 }
 
 // RTCServer is the rtc_server block.

@@ -38,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		ThreadsInterval:        5 * time.Second,
 		HTTPAPI: HTTPAPI{Listen: "1985", Crossdomain: true,
 			HTTPS: HTTPS{Listen: "1990", Key: "./conf/server.key", Cert: "./conf/server.crt"}},
-		HTTPServer: HTTPServer{Listen: "8080", Dir: "./objs/nginx/html", Crossdomain: true,
+		HTTPServer: HTTPServer{Listen: "8080", Listens: []string{"8080"}, Dir: "./objs/nginx/html", Crossdomain: true,
 			HTTPS: HTTPS{Listen: "8088", Key: "./conf/server.key", Cert: "./conf/server.crt"}},
 		SRTServer: SRTServer{Listen: 10080, MaxBW: -1, MSS: 1500, ConnectTimeout: 3 * time.Second,
 			PeerIdleTimeout: 10 * time.Second, DefaultApp: "live", RecvLatency: 120 * time.Millisecond,

@@ -83,7 +83,7 @@ func Diff(old, cur *Config) Changes {
 	section(old.PithyPrint != cur.PithyPrint, "pithy_print_ms")
 	section(old.ServerID != cur.ServerID, "server_id")
 	section(old.HTTPAPI != cur.HTTPAPI, "http_api")
-	section(old.HTTPServer != cur.HTTPServer, "http_server")
+	section(!httpServerEqual(old.HTTPServer, cur.HTTPServer), "http_server")
 	section(old.RTCServer != cur.RTCServer, "rtc_server")
 	section(old.SRTServer != cur.SRTServer, "srt_server")
 	section(old.Heartbeat != cur.Heartbeat, "heartbeat")
@@ -93,6 +93,11 @@ func Diff(old, cur *Config) Changes {
 
 	diffVhosts(&ch, old, cur)
 	return ch
+}
+
+func httpServerEqual(a, b HTTPServer) bool {
+	return a.Enabled == b.Enabled && slices.Equal(a.Listens, b.Listens) && a.Dir == b.Dir &&
+		a.Crossdomain == b.Crossdomain && a.HTTPS == b.HTTPS
 }
 
 func diffVhosts(ch *Changes, old, cur *Config) {
@@ -203,7 +208,10 @@ func listeners(c *Config, name string) []string {
 	case "https_api":
 		return one(c.HTTPAPI.Enabled && c.HTTPAPI.HTTPS.Enabled && !shared, c.HTTPAPI.HTTPS.Listen)
 	case "http_server":
-		return one(c.HTTPServer.Enabled, c.HTTPServer.Listen)
+		if !c.HTTPServer.Enabled {
+			return nil
+		}
+		return c.HTTPServer.Listens
 	case "https_server":
 		return one(c.HTTPServer.Enabled && c.HTTPServer.HTTPS.Enabled, c.HTTPServer.HTTPS.Listen)
 	case "rtc":

@@ -116,7 +116,7 @@ func registryTable() []Entry {
 
 	t.block("http_server", I, "HTTP server for streams and static files")
 	t.leaf("http_server.enabled", I, "off", "", "serve HTTP")
-	t.leaf("http_server.listen", I, "8080", "", "HTTP listen endpoint")
+	t.leaf("http_server.listen", I, "8080", "", "HTTP listen endpoints, separated by spaces (SRS takes one; castd accepts several)", multi)
 	t.leaf("http_server.dir", I, "./objs/nginx/html", "", "document root")
 	t.leaf("http_server.crossdomain", I, "on", "", "answer CORS requests")
 	t.block("http_server.https", P, "HTTPS server listener")
@@ -204,11 +204,11 @@ func registryTable() []Entry {
 	t.leaf("vhost.play.reduce_sequence_header", I, "off", "", "skip repeated identical sequence headers")
 
 	t.block("vhost.publish", I, "publishers")
-	t.leaf("vhost.publish.mr", I, "off", "", "merged read: read in bigger batches")
-	t.leaf("vhost.publish.mr_latency", I, "350", "ms", "merged-read delay")
+	t.leaf("vhost.publish.mr", X, "off", "", "merged read; castd always reads through a buffer, so there is nothing to switch")
+	t.leaf("vhost.publish.mr_latency", X, "350", "ms", "merged-read delay; no effect in castd (see mr)")
 	t.leaf("vhost.publish.firstpkt_timeout", I, "20000", "ms", "time allowed for the first media packet")
 	t.leaf("vhost.publish.normal_timeout", I, "5000", "ms", "longest gap allowed between packets")
-	t.leaf("vhost.publish.parse_sps", I, "on", "", "parse the H.264 SPS for width and height")
+	t.leaf("vhost.publish.parse_sps", X, "on", "", "parse the H.264 SPS for width and height; castd always does, off has no effect")
 	t.leaf("vhost.publish.try_annexb_first", P, "on", "", "try Annex B before IBMF when demuxing SRT/RTC H.264")
 	t.leaf("vhost.publish.kickoff_for_idle", P, "0", "s", "drop a publisher nobody watched this long; 0 is off")
 

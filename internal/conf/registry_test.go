@@ -47,13 +47,13 @@ func TestRegistryConsistent(t *testing.T) {
 	}
 	// The directives the brief lists as built.
 	for _, p := range []string{"listen", "daemon", "http_api.listen", "http_server.dir", "vhost.play.gop_cache",
-		"vhost.publish.mr_latency", "vhost.http_remux.guess_has_av", "vhost.http_static.dir", "server_id"} {
+		"vhost.publish.normal_timeout", "vhost.http_remux.guess_has_av", "vhost.http_static.dir", "server_id"} {
 		if e, _ := Lookup(p); e.Status != StatusImplemented {
 			t.Errorf("%s should be implemented", p)
 		}
 	}
 	for _, p := range []string{"tencentcloud_cls", "circuit_breaker", "threads", "tcmalloc_release_rate", "query_latest_version",
-		"in_docker", "disable_daemon_for_docker", "auto_reload_for_docker", "asprocess", "vhost.hls.hls_storage", "vhost.hls.hls_mount"} {
+		"in_docker", "disable_daemon_for_docker", "auto_reload_for_docker", "asprocess", "vhost.hls.hls_storage", "vhost.hls.hls_mount", "vhost.publish.mr", "vhost.publish.mr_latency", "vhost.publish.parse_sps"} {
 		if e, _ := Lookup(p); e.Status != StatusIgnored {
 			t.Errorf("%s should be accepted without effect", p)
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -212,5 +213,29 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHTTPSeveralPortsAndStaticMount serves the HTTP server on two ports
+// and a vhost's http_static mount.
+func TestHTTPSeveralPortsAndStaticMount(t *testing.T) {
+	second := freePort(t)
+	mountDir := t.TempDir()
+	writeFile(t, mountDir+"/clip.txt", "from the mount")
+	c := startCastd(t, fmt.Sprintf(`
+listen 127.0.0.1:{{rtmp}};
+http_server { enabled on; listen 127.0.0.1:{{http}} 127.0.0.1:%d; dir {{dir}}; }
+vhost __defaultVhost__ {
+    http_static { enabled on; mount [vhost]/files/; dir %s; }
+    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+}`, second, mountDir))
+	writeFile(t, c.dir+"/index.html", "root")
+	for _, port := range []int{c.http, second} {
+		if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); got != "root" {
+			t.Errorf("port %d: %q", port, got)
+		}
+		if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/files/clip.txt", port)); got != "from the mount" {
+			t.Errorf("port %d mount: %q", port, got)
+		}
 	}
 }

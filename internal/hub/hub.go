@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/av"
+	"github.com/castd/castd/internal/format/amf"
+	"github.com/castd/castd/internal/format/flv"
 )
 
 // Key names a stream: vhost, app and stream name, as SRS resolves them.
@@ -247,6 +249,7 @@ type Publisher struct {
 	// Owned by the writing goroutine.
 	audioKnown bool
 	warned     bool
+	mix        mixQueue
 }
 
 // Stream returns the stream being published.
@@ -256,8 +259,22 @@ func (p *Publisher) Stream() *Stream { return p.s }
 var ErrUnpublished = errors.New("hub: publisher already unpublished")
 
 // Write hands one packet to every viewer. The packet must not be modified
-// afterwards.
+// afterwards. With mix_correct, audio and video may be held back briefly to
+// be delivered in timestamp order.
 func (p *Publisher) Write(pkt *av.Packet) error {
+	if pkt.Kind == av.KindData || !p.s.Options().MixCorrect {
+		return p.write(pkt)
+	}
+	p.mix.push(pkt)
+	for q := p.mix.pop(); q != nil; q = p.mix.pop() {
+		if err := p.write(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Publisher) write(pkt *av.Packet) error {
 	s := p.s
 	if pkt.Kind == av.KindVideo && !pkt.SequenceHeader {
 		s.frames.Add(1)
@@ -271,6 +288,7 @@ func (p *Publisher) Write(pkt *av.Packet) error {
 	switch {
 	case pkt.Kind == av.KindData:
 		s.meta = pkt
+		s.bravoATC = s.opt.ATCAuto && bravoATC(pkt)
 	case pkt.SequenceHeader && pkt.Kind == av.KindVideo:
 		s.videoSH = pkt
 	case pkt.SequenceHeader && pkt.Kind == av.KindAudio:
@@ -289,6 +307,23 @@ func (p *Publisher) Write(pkt *av.Packet) error {
 		close(ch)
 	}
 	return nil
+}
+
+// bravoATC reports whether onMetaData says bravo_atc="true": the encoder
+// stamps absolute time (ATC) and wants it kept.
+func bravoATC(pkt *av.Packet) bool {
+	_, v, err := flv.ParseScriptData(pkt.Payload)
+	if err != nil {
+		return false
+	}
+	var s string
+	switch m := v.(type) {
+	case amf.ECMAArray:
+		s, _ = m.String("bravo_atc")
+	case amf.Object:
+		s, _ = m.String("bravo_atc")
+	}
+	return s == "true"
 }
 
 // codecFacts parses what the API reports about the codecs, once: from
@@ -345,6 +380,7 @@ func (p *Publisher) Close() {
 	s.gopValid = false
 	s.meta, s.audioSH, s.videoSH = nil, nil, nil
 	s.videoInfo, s.audioInfo = nil, nil
+	s.bravoATC = false
 	s.notifyUsed.Store(true) // wake every waiter, whether or not it asked
 	ch := s.wakeLocked()
 	s.mu.Unlock()

@@ -514,3 +514,28 @@ func BenchmarkFanOutRead(b *testing.B) {
 		}
 	}
 }
+
+func TestSkipToLiveJumpsToNewerKeyframeOnly(t *testing.T) {
+	h := newTestHub(t)
+	p := publish(t, h, DefaultStreamOptions())
+	v := h.Play(key, ClientInfo{ID: "p"}, DefaultStreamOptions(), ViewerOptions{Jitter: JitterOff})
+	defer v.Close()
+	write(t, p, vsh(0), vkey(0), vint(40))
+	readAll(t, v)
+	// No newer keyframe: wait for the next one (the viewer may have lost
+	// frames, e.g. a batch dropped while paused).
+	write(t, p, vint(80))
+	v.SkipToLive()
+	if got := describe(readAll(t, v)); got != "video-sh@0" {
+		t.Fatalf("without a newer keyframe: %s", got)
+	}
+	// A newer keyframe exists: jump to it, headers first.
+	write(t, p, vint(120), vkey(160), vint(200))
+	v.SkipToLive()
+	if got := describe(readAll(t, v)); got != "video-sh@0 video-key@160 video@200" {
+		t.Fatalf("after a newer keyframe: %s", got)
+	}
+	if v.Drops() != 0 {
+		t.Fatalf("a requested skip is not a drop: %d", v.Drops())
+	}
+}

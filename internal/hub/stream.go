@@ -15,6 +15,11 @@ type StreamOptions struct {
 	GopCache          bool          // play.gop_cache
 	GopCacheMaxFrames int           // play.gop_cache_max_frames; 0 means no limit
 	QueueLength       time.Duration // play.queue_length: the most a viewer may lag
+	// MixCorrect reorders audio and video by timestamp at ingest (play.mix_correct).
+	MixCorrect bool
+	// ATCAuto turns ATC on for every viewer when the publisher's onMetaData
+	// has bravo_atc="true" (play.atc_auto).
+	ATCAuto bool
 }
 
 // DefaultStreamOptions are SRS's defaults.
@@ -60,6 +65,7 @@ type Stream struct {
 	videoSH     *av.Packet
 	videoInfo   *av.VideoInfo // parsed once from the video sequence header
 	audioInfo   *av.AudioInfo // from the audio sequence header, or the first frame (MP3)
+	bravoATC    bool          // atc_auto matched the publisher's metadata
 
 	// GOP cache state, SRS's rules (see updateGOP).
 	gopValid        bool
@@ -218,6 +224,13 @@ func (s *Stream) queueLengthMs() int64 {
 		q = 30 * time.Second
 	}
 	return int64(q / time.Millisecond)
+}
+
+// atc reports whether atc_auto switched the stream to ATC.
+func (s *Stream) atc() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bravoATC
 }
 
 // Publishing reports whether a publisher holds the stream.

@@ -56,10 +56,17 @@ type Viewer struct {
 	lastASH   *av.Packet
 	lastVSH   *av.Packet
 
-	drops  atomic.Int64 // packets skipped because the viewer fell behind
-	skips  atomic.Int64 // times it fell behind
-	closed bool         // guarded by s.mu
+	drops   atomic.Int64 // packets skipped because the viewer fell behind
+	skips   atomic.Int64 // times it fell behind
+	skipReq atomic.Bool  // SkipToLive asked for a jump to the newest keyframe
+	closed  bool         // guarded by s.mu
 }
+
+// SkipToLive makes the viewer restart cleanly at the live stream (a player
+// resuming from pause should not get a backlog): the next Read starts at the
+// newest cached keyframe when it is ahead of the viewer, otherwise at the
+// next keyframe to arrive, with the sequence headers sent again first.
+func (v *Viewer) SkipToLive() { v.skipReq.Store(true) }
 
 // newViewer positions a viewer as SRS's consumer dump does: metadata, the
 // audio then the video sequence header, then the GOP cache, then live data.
@@ -112,13 +119,25 @@ func (v *Viewer) Read(ctx context.Context, out []Delivery) (int, error) {
 		return 0, nil
 	}
 	opt := v.opt.Load()
+	if !opt.ATC && v.s.atc() {
+		o := *opt
+		o.ATC = true // atc_auto: the publisher asked for absolute time
+		opt = &o
+	}
 	if opt.Jitter != v.jmode {
 		v.jmode, v.jitter = opt.Jitter, NewJitter(opt.Jitter)
 	}
 	s := v.s
 	for {
 		s.mu.RLock()
-		if v.behindLocked() {
+		if v.skipReq.Swap(false) {
+			if s.gopValid && s.gopStart > v.cursor {
+				v.cursor = s.gopStart
+			} else {
+				v.needKey = true
+			}
+			v.setPrefix(s.audioSH, s.videoSH)
+		} else if v.behindLocked() {
 			v.skipLocked()
 		}
 		avail := s.ring.head - v.cursor

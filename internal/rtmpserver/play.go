@@ -36,10 +36,12 @@ func (w *playWriter) run(ctx context.Context) error {
 	started := false
 	for {
 		if w.paused.Load() {
-			// A paused player reads nothing; on resume it has fallen behind
-			// and the hub moves it to the newest keyframe.
+			// A paused player gets nothing. SRS queues while paused and sends
+			// the backlog on unpause; castd resumes at the newest keyframe
+			// so the player is live again.
 			select {
 			case <-w.resume:
+				w.viewer.SkipToLive()
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -48,6 +50,10 @@ func (w *playWriter) run(ctx context.Context) error {
 		n, err := w.viewer.Read(ctx, buf)
 		if err != nil {
 			return err
+		}
+		if w.paused.Load() {
+			clear(buf[:n]) // paused while this batch was waited for
+			continue
 		}
 		msgs = msgs[:0]
 		for _, d := range buf[:n] {

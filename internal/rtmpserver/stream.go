@@ -124,7 +124,7 @@ func (ss *session) readMedia(ctx context.Context, pub *hub.Publisher, vhost Vhos
 		}
 		m, err := ss.sc.ReadMedia()
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 				return n, errf("publish timeout: no media for %v", timeout)
 			}
 			return n, err

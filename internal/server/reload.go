@@ -77,29 +77,20 @@ func (s *Server) reloadListeners(old, cfg *conf.Config, ch conf.Changes) {
 	shared := cfg.HTTPAPI.Enabled && cfg.HTTPServer.Enabled && cfg.SharesHTTPServer()
 	httpChanged := shared != s.sharedAPI ||
 		old.HTTPAPI.Enabled != cfg.HTTPAPI.Enabled || old.HTTPAPI.Listen != cfg.HTTPAPI.Listen ||
-		old.HTTPServer.Enabled != cfg.HTTPServer.Enabled || old.HTTPServer.Listen != cfg.HTTPServer.Listen
+		old.HTTPServer.Enabled != cfg.HTTPServer.Enabled || !slices.Equal(old.HTTPServer.Listens, cfg.HTTPServer.Listens)
 	if !httpChanged {
-		if s.httpSrv != nil {
-			s.httpSrv.handler.set(s.serverHandler(cfg))
+		if len(s.httpSrv) > 0 {
+			s.httpSrv[0].handler.set(s.serverHandler(cfg)) // shared by every endpoint
 		}
 		if s.httpAPI != nil {
 			s.httpAPI.handler.set(s.apiHandler(cfg))
 		}
 		return
 	}
-	for _, r := range []**running{&s.httpAPI, &s.httpSrv} {
-		if *r != nil {
-			(*r).stop()
-			*r = nil
-		}
-	}
+	s.closeHTTPLocked()
 	s.sharedAPI = shared
-	if cfg.HTTPServer.Enabled {
-		r, err := s.openHTTP("http_server", cfg.HTTPServer.Listen, s.serverHandler(cfg))
-		if err != nil {
-			s.log.Error("reload: cannot open HTTP server", "err", err)
-		}
-		s.httpSrv = r
+	if err := s.openHTTPServer(cfg); err != nil {
+		s.log.Error("reload: cannot open HTTP server", "err", err)
 	}
 	if cfg.HTTPAPI.Enabled && !shared {
 		r, err := s.openHTTP("http_api", cfg.HTTPAPI.Listen, s.apiHandler(cfg))

@@ -55,7 +55,7 @@ type Server struct {
 	ctx       context.Context
 	rtmpLns   map[string]*running // by endpoint
 	httpAPI   *running
-	httpSrv   *running
+	httpSrv   []*running // one per http_server.listen endpoint
 	sharedAPI bool // the API is mounted on the HTTP server's port
 	wg        sync.WaitGroup
 }
@@ -147,12 +147,8 @@ func (s *Server) openListeners(cfg *conf.Config) error {
 		}
 	}
 	s.sharedAPI = cfg.HTTPAPI.Enabled && cfg.HTTPServer.Enabled && cfg.SharesHTTPServer()
-	if cfg.HTTPServer.Enabled {
-		r, err := s.openHTTP("http_server", cfg.HTTPServer.Listen, s.serverHandler(cfg))
-		if err != nil {
-			return err
-		}
-		s.httpSrv = r
+	if err := s.openHTTPServer(cfg); err != nil {
+		return err
 	}
 	if cfg.HTTPAPI.Enabled && !s.sharedAPI {
 		r, err := s.openHTTP("http_api", cfg.HTTPAPI.Listen, s.apiHandler(cfg))
@@ -160,6 +156,25 @@ func (s *Server) openListeners(cfg *conf.Config) error {
 			return err
 		}
 		s.httpAPI = r
+	}
+	return nil
+}
+
+// openHTTPServer opens a listener per http_server endpoint, all serving one
+// handler (so a reload swaps it once); call with s.mu held.
+func (s *Server) openHTTPServer(cfg *conf.Config) error {
+	if !cfg.HTTPServer.Enabled {
+		return nil
+	}
+	h := &swapHandler{}
+	h.set(s.serverHandler(cfg))
+	for _, ep := range cfg.HTTPServer.Listens {
+		r, err := s.openHTTP("http_server", ep, h)
+		if err != nil {
+			return err
+		}
+		r.handler = h
+		s.httpSrv = append(s.httpSrv, r)
 	}
 	return nil
 }
@@ -231,12 +246,19 @@ func (s *Server) closeListeners() {
 		r.stop()
 		delete(s.rtmpLns, k)
 	}
-	for _, r := range []**running{&s.httpAPI, &s.httpSrv} {
-		if *r != nil {
-			(*r).stop()
-			*r = nil
-		}
+	s.closeHTTPLocked()
+}
+
+// closeHTTPLocked closes the HTTP listeners; call with s.mu held.
+func (s *Server) closeHTTPLocked() {
+	if s.httpAPI != nil {
+		s.httpAPI.stop()
+		s.httpAPI = nil
 	}
+	for _, r := range s.httpSrv {
+		r.stop()
+	}
+	s.httpSrv = nil
 }
 
 // Addrs returns the bound addresses by listener name (rtmp, http_api,
@@ -251,10 +273,10 @@ func (s *Server) Addrs() map[string][]net.Addr {
 	if s.httpAPI != nil {
 		out["http_api"] = []net.Addr{s.httpAPI.ln.Addr()}
 	}
-	if s.httpSrv != nil {
-		out["http_server"] = []net.Addr{s.httpSrv.ln.Addr()}
-		if s.sharedAPI {
-			out["http_api"] = []net.Addr{s.httpSrv.ln.Addr()}
+	for _, r := range s.httpSrv {
+		out["http_server"] = append(out["http_server"], r.ln.Addr())
+		if s.sharedAPI && r.endpoint == s.cfg.HTTPAPI.Listen {
+			out["http_api"] = []net.Addr{r.ln.Addr()}
 		}
 	}
 	return out

@@ -16,7 +16,10 @@ import (
 
 // streamOptions maps a vhost's play{} to the hub's stream settings.
 func streamOptions(v *conf.Vhost) hub.StreamOptions {
-	return hub.StreamOptions{GopCache: v.Play.GopCache, GopCacheMaxFrames: v.Play.GopCacheMaxFrames, QueueLength: v.Play.QueueLength}
+	return hub.StreamOptions{
+		GopCache: v.Play.GopCache, GopCacheMaxFrames: v.Play.GopCacheMaxFrames, QueueLength: v.Play.QueueLength,
+		MixCorrect: v.Play.MixCorrect, ATCAuto: v.Play.ATCAuto,
+	}
 }
 
 // viewerOptions maps a vhost's play{} to a viewer's settings. With
