@@ -56,7 +56,7 @@ type Server struct {
 	rtmpLns   map[string]*running // by endpoint
 	httpAPI   *running
 	httpSrv   []*running // one per http_server.listen endpoint
-	sharedAPI bool // the API is mounted on the HTTP server's port
+	sharedAPI bool       // the API is mounted on the HTTP server's port
 	wg        sync.WaitGroup
 }
 
