@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -57,8 +58,9 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 	}
 	sigs := env.Signals
 	if sigs == nil {
-		sigs = notifySignals()
-		defer stopNotify(sigs)
+		ch := notifySignals()
+		defer signal.Stop(ch)
+		sigs = ch
 	}
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()

@@ -4,26 +4,12 @@ package cli
 
 import (
 	"os"
-	"os/signal"
 
 	"github.com/castd/castd/internal/conf"
 )
 
-var signalChans = map[<-chan os.Signal]chan os.Signal{}
-
-func notifySignals() <-chan os.Signal {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, os.Interrupt)
-	signalChans[ch] = ch
-	return ch
-}
-
-func stopNotify(ch <-chan os.Signal) {
-	if c, ok := signalChans[ch]; ok {
-		signal.Stop(c)
-		delete(signalChans, ch)
-	}
-}
+// handledSignals: Windows has only Ctrl-C.
+var handledSignals = []os.Signal{os.Interrupt}
 
 // signalAction: Windows has only Ctrl-C, a fast quit; reload with the API.
 func signalAction(s os.Signal) action {

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"os"
-	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -12,21 +11,8 @@ import (
 	"github.com/castd/castd/internal/conf"
 )
 
-var signalChans = map[<-chan os.Signal]chan os.Signal{}
-
-func notifySignals() <-chan os.Signal {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT)
-	signalChans[ch] = ch
-	return ch
-}
-
-func stopNotify(ch <-chan os.Signal) {
-	if c, ok := signalChans[ch]; ok {
-		signal.Stop(c)
-		delete(signalChans, ch)
-	}
-}
+// handledSignals are SRS's: reload, log reopen, graceful and fast quit.
+var handledSignals = []os.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT}
 
 // signalAction maps SRS's signals: SIGHUP reloads, SIGUSR1 reopens the log,
 // SIGQUIT quits gracefully, SIGTERM and SIGINT quit fast.

@@ -141,6 +141,12 @@ func getString[P ~[]Property](props P, key string) (string, bool) {
 
 func getNumber[P ~[]Property](props P, key string) (float64, bool) {
 	v, _ := getProp(props, key)
+	return Number(v)
+}
+
+// Number returns v as a float64 when it is a number: an AMF0 number
+// (float64) or an AMF3 integer (int32).
+func Number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true

@@ -65,7 +65,7 @@ func (c *Command) StringArg(i int) (string, bool) {
 }
 
 // NumberArg returns argument i if it is a number.
-func (c *Command) NumberArg(i int) (float64, bool) { return toNumber(c.Arg(i)) }
+func (c *Command) NumberArg(i int) (float64, bool) { return amf.Number(c.Arg(i)) }
 
 // DecodeCommand decodes an AMF0 or AMF3 command message. AMF3 commands start
 // with one format byte (0) followed by AMF0 values that may switch to AMF3.
@@ -87,7 +87,7 @@ func DecodeCommand(m *Message) (*Command, error) {
 	if len(vs) < 2 {
 		return nil, fmt.Errorf("rtmp: decode command %q: no transaction id", name)
 	}
-	if cmd.TransactionID, ok = toNumber(vs[1]); !ok {
+	if cmd.TransactionID, ok = amf.Number(vs[1]); !ok {
 		return nil, fmt.Errorf("rtmp: decode command %q: transaction id is %T", name, vs[1])
 	}
 	if len(vs) > 2 {
@@ -367,16 +367,5 @@ func toObject(v any) (amf.Object, bool) {
 // numberProp returns a numeric property of any AMF object-like value.
 func numberProp(v any, key string) (float64, bool) {
 	p, _ := lookup(v, key)
-	return toNumber(p)
-}
-
-// toNumber accepts AMF0 numbers and AMF3 integers.
-func toNumber(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int32:
-		return float64(n), true
-	}
-	return 0, false
+	return amf.Number(p)
 }
