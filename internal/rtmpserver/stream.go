@@ -18,7 +18,7 @@ import (
 	"github.com/castd/castd/internal/streamurl"
 )
 
-// errorf prefixes errors with the package so logs say where they came from.
+// errf prefixes errors with the package so logs say where they came from.
 func errf(format string, args ...any) error { return fmt.Errorf("rtmp: "+format, args...) }
 
 // connectVhost resolves the vhost of the connect's tcUrl (its host or
@@ -91,7 +91,7 @@ func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *str
 		return errf("publish %s from %s: %w", key, ss.ip, err)
 	}
 	defer pub.Close()
-	ss.register(stats.ClientType(sr.Type.String()), req, key, pub.Stream().ID)
+	ss.register(clientType(sr.Type), req, key, pub.Stream().ID)
 	defer ss.srv.Stats.Unregister(ss.cid, nil)
 	if err := ss.sc.StartPublish(); err != nil {
 		return errf("start publish %s: %w", key, err)
@@ -248,6 +248,19 @@ func remoteIP(nc net.Conn) string {
 		return h
 	}
 	return nc.RemoteAddr().String()
+}
+
+// clientType names an RTMP publisher as the API does.
+func clientType(t rtmp.ClientType) stats.ClientType {
+	switch t {
+	case rtmp.ClientFlashPublish:
+		return stats.FlashPublish
+	case rtmp.ClientHaivisionPublish:
+		return stats.HaivisionPublish
+	case rtmp.ClientPlay:
+		return stats.RTMPPlay
+	}
+	return stats.FMLEPublish
 }
 
 // isMetadata reports whether an AMF0 data body is onMetaData.
