@@ -23,7 +23,8 @@ const WriteTimeout = 30 * time.Second
 type LiveResponse struct {
 	conn    net.Conn
 	chunked bool
-	vec     [][]byte // reused backing array for net.Buffers
+	vec     [][]byte    // reused backing array for net.Buffers
+	bufs    net.Buffers // kept in the struct: a local would escape to the heap on every write
 	sizeBuf [18]byte
 	sent    atomic.Int64
 	gone    chan struct{} // closed when the client closes its side
@@ -42,7 +43,7 @@ func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*Liv
 	if err != nil {
 		return nil, fmt.Errorf("httpx: hijack: %w", err)
 	}
-	l := &LiveResponse{conn: conn, chunked: r.ProtoAtLeast(1, 1), gone: make(chan struct{})}
+	l := NewLiveResponse(conn, r.ProtoAtLeast(1, 1))
 	head := make([]byte, 0, 512)
 	head = append(head, "HTTP/1.1 200 OK\r\n"...)
 	keys := make([]string, 0, len(header))
@@ -71,6 +72,12 @@ func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*Liv
 		close(l.gone)
 	}()
 	return l, nil
+}
+
+// NewLiveResponse streams on conn, whose response header the caller has
+// written (StartLive does both). Gone is only closed by StartLive's reader.
+func NewLiveResponse(conn net.Conn, chunked bool) *LiveResponse {
+	return &LiveResponse{conn: conn, chunked: chunked, gone: make(chan struct{})}
 }
 
 // Gone is closed when the client closed the connection.
@@ -103,9 +110,9 @@ func (l *LiveResponse) Write(parts [][]byte) error {
 		vec = append(vec, crlf)
 	}
 	l.vec = vec
-	bufs := net.Buffers(vec)
+	l.bufs = vec
 	_ = l.conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
-	n, err := bufs.WriteTo(l.conn)
+	n, err := l.bufs.WriteTo(l.conn)
 	l.sent.Add(n)
 	clear(l.vec) // drop references to shared payloads
 	if err != nil {

@@ -339,20 +339,27 @@ func (p *Publisher) codecFacts(pkt *av.Packet) (*av.VideoInfo, *av.AudioInfo) {
 			return nil, nil
 		}
 		return &vi, nil
-	case pkt.Kind == av.KindAudio && (pkt.SequenceHeader || !p.audioKnown):
-		ai, err := av.AudioInfoFromPacket(pkt)
-		if errors.Is(err, av.ErrNotSequenceHeader) {
-			return nil, nil // an AAC frame before its header: wait for the header
-		}
-		if err != nil {
-			p.warnOnce("audio", err)
-			return nil, nil
-		}
-		p.audioKnown = true
-		return nil, &ai
+	case pkt.Kind == av.KindAudio && pkt.SequenceHeader:
+		return nil, p.audioFacts(pkt)
+	case pkt.Kind == av.KindAudio && !p.audioKnown && !hasSequenceHeader(pkt.Codec):
+		p.audioKnown = true // one frame tells all, or nothing: never ask again
+		return nil, p.audioFacts(pkt)
 	}
 	return nil, nil
 }
+
+func (p *Publisher) audioFacts(pkt *av.Packet) *av.AudioInfo {
+	ai, err := av.AudioInfoFromPacket(pkt)
+	if err != nil {
+		p.warnOnce("audio", err)
+		return nil
+	}
+	return &ai
+}
+
+// hasSequenceHeader reports whether a codec's facts come from its sequence
+// header (AAC's AudioSpecificConfig, Opus's OpusHead) rather than a frame.
+func hasSequenceHeader(c av.Codec) bool { return c == av.CodecAAC || c == av.CodecOpus }
 
 func (p *Publisher) warnOnce(what string, err error) {
 	if p.warned {

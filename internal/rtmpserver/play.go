@@ -26,11 +26,25 @@ type playWriter struct {
 	limit       time.Duration // the play command's duration; 0 plays forever
 	paused      atomic.Bool
 	resume      chan struct{}
+	msgs        []rtmp.MediaMessage
+}
+
+// send writes one batch of deliveries as RTMP messages in one writev; the
+// shared payloads are referenced, not copied.
+func (w *playWriter) send(ds []hub.Delivery) error {
+	msgs := w.msgs[:0]
+	for _, d := range ds {
+		msgs = append(msgs, rtmp.MediaMessage{Type: uint8(d.Packet.Kind), Timestamp: d.Timestamp, Payload: d.Packet.Payload})
+	}
+	err := w.sc.WriteMedia(msgs)
+	clear(msgs) // do not keep shared packets alive
+	w.msgs = msgs[:0]
+	return err
 }
 
 func (w *playWriter) run(ctx context.Context) error {
 	buf := make([]hub.Delivery, maxBatch)
-	msgs := make([]rtmp.MediaMessage, 0, maxBatch)
+	w.msgs = make([]rtmp.MediaMessage, 0, maxBatch)
 	nc := w.sc.NetConn()
 	var first uint32
 	started := false
@@ -55,15 +69,10 @@ func (w *playWriter) run(ctx context.Context) error {
 			clear(buf[:n]) // paused while this batch was waited for
 			continue
 		}
-		msgs = msgs[:0]
-		for _, d := range buf[:n] {
-			msgs = append(msgs, rtmp.MediaMessage{Type: uint8(d.Packet.Kind), Timestamp: d.Timestamp, Payload: d.Packet.Payload})
-		}
 		_ = nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-		err = w.sc.WriteMedia(msgs)
+		err = w.send(buf[:n])
 		batchFirst, last := buf[0].Timestamp, buf[n-1].Timestamp
 		clear(buf[:n]) // do not keep shared packets alive
-		clear(msgs)
 		if err != nil {
 			return err
 		}
