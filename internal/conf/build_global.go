@@ -102,6 +102,7 @@ func (b *builder) httpAPI(a *HTTPAPI, root *Directive) {
 	a.Enabled = b.flag(d, "http_api.enabled", false)
 	a.Listen = b.str(d, "http_api.listen", "1985")
 	a.Crossdomain = b.flag(d, "http_api.crossdomain", true)
+	a.Pprof = b.flag(d, "http_api.pprof", false)
 	raw := d.Get("raw_api")
 	a.RawAPI.Enabled = b.flag(raw, "http_api.raw_api.enabled", false)
 	a.RawAPI.AllowReload = b.flag(raw, "http_api.raw_api.allow_reload", false)

@@ -96,6 +96,7 @@ type HTTPAPI struct {
 	Enabled     bool
 	Listen      string
 	Crossdomain bool
+	Pprof       bool // castd only: Go's profiler at /debug/pprof/
 	RawAPI      RawAPI
 	Auth        HTTPAuth
 	HTTPS       HTTPS

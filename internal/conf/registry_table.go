@@ -99,6 +99,7 @@ func registryTable() []Entry {
 	t.leaf("http_api.enabled", I, "off", "", "serve the HTTP API")
 	t.leaf("http_api.listen", I, "1985", "", "API listen endpoint; equal to http_server.listen shares that port")
 	t.leaf("http_api.crossdomain", I, "on", "", "answer CORS requests")
+	t.leaf("http_api.pprof", I, "off", "", "castd only: serve Go's profiler at /debug/pprof/ on the API port; keep it off on untrusted networks")
 	t.block("http_api.raw_api", P, "raw API (/api/v1/raw)")
 	t.leaf("http_api.raw_api.enabled", P, "off", "", "turn the raw API on")
 	t.leaf("http_api.raw_api.allow_reload", P, "off", "", "allow ?rpc=reload")

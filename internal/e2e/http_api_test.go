@@ -239,3 +239,18 @@ vhost __defaultVhost__ {
 		}
 	}
 }
+
+// TestPprofSwitch: Go's profiler is served only with http_api.pprof on.
+func TestPprofSwitch(t *testing.T) {
+	off := startCastd(t, defaultConf)
+	if body := httpGet(t, off.apiURL("debug/pprof/")); strings.Contains(body, "goroutine") {
+		t.Fatal("pprof is served while off")
+	}
+	on := startCastd(t, strings.Replace(defaultConf, "listen          127.0.0.1:{{api}};", "listen          127.0.0.1:{{api}};\n    pprof on;", 1))
+	if body := httpGet(t, on.apiURL("debug/pprof/")); !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof index not served with pprof on: %q", body)
+	}
+	if body := httpGet(t, on.apiURL("debug/pprof/heap?debug=1")); !strings.Contains(body, "heap profile") {
+		t.Fatalf("heap profile: %.100q", body)
+	}
+}

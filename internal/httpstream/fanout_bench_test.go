@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/av"
-	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/httpx"
+	"github.com/castd/castd/internal/hub"
 )
 
 type discardConn struct{}

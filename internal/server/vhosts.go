@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/castd/castd/internal/api"
@@ -83,6 +84,7 @@ func (s *Server) apiHandler(cfg *conf.Config) http.Handler {
 	a := *s.api
 	a.OwnPort = true
 	a.Mount(mux)
+	mountPprof(mux, cfg)
 	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPAPI.Crossdomain, mux))
 }
 
@@ -109,6 +111,20 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 	mux.Handle("/api/v1/versions", httpx.JSONP(http.HandlerFunc(s.api.Versions)))
 	if s.sharedAPI {
 		s.api.Mount(mux)
+		mountPprof(mux, cfg)
 	}
 	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPServer.Crossdomain, s.stream.Handler(mux, root.Exists)))
+}
+
+// mountPprof serves Go's profiler at /debug/pprof/ when http_api.pprof is
+// on (castd's own directive): go tool pprof http://host:1985/debug/pprof/profile.
+func mountPprof(mux *httpx.Mux, cfg *conf.Config) {
+	if !cfg.HTTPAPI.Pprof {
+		return
+	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }
