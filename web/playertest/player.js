@@ -1,0 +1,176 @@
+// The castd player test page: player.html?kind=KIND&url=STREAM plays one
+// stream with the player library for KIND and exposes its progress as
+// window.playertest, which the driver (run.mjs) samples. The page is served
+// by castd itself, from the same origin as the stream.
+'use strict';
+
+// players maps a kind to the library script it needs (a name from
+// libs.json, served under lib/; none for the browser's own WebRTC) and a
+// function that attaches a player to the video element, returning when the
+// element has its source (it may be async, as a WHEP offer/answer is).
+// attach reports every player error through report(source, detail) and
+// player events worth seeing in a failure through event(name, detail). The
+// page calls video.play() itself.
+const players = {
+  flv: { lib: 'lib/mpegts.js', attach: (video, url, report, event) => attachMpegts(video, url, 'flv', report, event) },
+  ts: { lib: 'lib/mpegts.js', attach: (video, url, report, event) => attachMpegts(video, url, 'mpegts', report, event) },
+};
+
+function attachMpegts(video, url, type, report, event) {
+  const mpegts = window.mpegts;
+  if (!mpegts.getFeatureList().mseLivePlayback) {
+    throw new Error('mpegts.js: this browser cannot play live streams with MSE');
+  }
+  // Player errors arrive as ERROR events; the library's own console chatter
+  // would only crowd the driver's console log.
+  mpegts.LoggingControl.applyConfig({ enableVerbose: false, enableDebug: false, enableInfo: false });
+  const player = mpegts.createPlayer({ type, url, isLive: true }, { enableWorker: false });
+  player.on(mpegts.Events.ERROR, (errorType, detail, info) => report('mpegts.js', { type: errorType, detail, info }));
+  // A live stream never completes: the server ending it is worth a look.
+  player.on(mpegts.Events.LOADING_COMPLETE, () => event('mpegts.js loading complete'));
+  player.on(mpegts.Events.MEDIA_INFO, (info) => event('mpegts.js media info', {
+    mimeType: info.mimeType, videoCodec: info.videoCodec, audioCodec: info.audioCodec,
+    width: info.width, height: info.height, fps: info.fps,
+  }));
+  player.attachMediaElement(video);
+  player.load();
+  return player;
+}
+
+// plainData turns an error detail into something JSON can carry.
+function plainData(value) {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message };
+  }
+  try {
+    return JSON.parse(JSON.stringify(value ?? null));
+  } catch (e) {
+    return String(value);
+  }
+}
+
+// AudioMeter reads the element's decoded audio through Web Audio (a muted
+// element feeds Web Audio silence, so it unmutes it). It is made only when
+// the AudioContext may run (autoplay allowed), and the graph ends in a zero
+// gain, so nothing is ever heard.
+class AudioMeter {
+  constructor(video) {
+    this.context = new AudioContext();
+    if (this.context.state !== 'running') {
+      this.context.close();
+      throw new Error(`AudioContext is ${this.context.state}: start the browser with --autoplay-policy=no-user-gesture-required`);
+    }
+    this.analyser = this.context.createAnalyser();
+    this.analyser.fftSize = 2048;
+    this.buffer = new Float32Array(this.analyser.fftSize);
+    const silence = this.context.createGain();
+    silence.gain.value = 0;
+    this.analyser.connect(silence);
+    silence.connect(this.context.destination);
+    if (video.srcObject instanceof MediaStream) {
+      // WebRTC: read the stream itself; the element may stay muted.
+      this.context.createMediaStreamSource(video.srcObject).connect(this.analyser);
+    } else {
+      this.context.createMediaElementSource(video).connect(this.analyser);
+      video.muted = false;
+    }
+  }
+
+  // peak is the largest absolute sample in the analyser's latest window.
+  peak() {
+    this.analyser.getFloatTimeDomainData(this.buffer);
+    let max = 0;
+    for (const s of this.buffer) {
+      max = Math.max(max, Math.abs(s));
+    }
+    return max;
+  }
+}
+
+function start() {
+  const params = new URLSearchParams(location.search);
+  const kind = params.get('kind') || '';
+  const url = params.get('url') || '';
+  const video = document.getElementById('video');
+  const began = performance.now();
+  const elapsed = () => (performance.now() - began) / 1000;
+  const state = { kind, url, errors: [], events: [], meter: null };
+
+  const report = (source, detail) => state.errors.push({ source, t: elapsed(), detail: plainData(detail) });
+  const event = (name, detail) => state.events.push({ name, t: elapsed(), detail: plainData(detail) });
+
+  window.playertest = {
+    kind,
+    url,
+    errors: state.errors,
+    events: state.events,
+    // snapshot is what the driver samples every 500 ms.
+    snapshot() {
+      const q = video.getVideoPlaybackQuality();
+      return {
+        frames: q.totalVideoFrames,
+        dropped: q.droppedVideoFrames,
+        currentTime: video.currentTime,
+        audioBytes: video.webkitAudioDecodedByteCount ?? -1,
+        audioPeak: state.meter ? state.meter.peak() : -1,
+        readyState: video.readyState,
+        paused: video.paused,
+      };
+    },
+  };
+
+  video.addEventListener('error', () => {
+    const e = video.error;
+    report('video', { code: e ? e.code : 0, message: e ? e.message : '' });
+  });
+  video.addEventListener('playing', () => {
+    event('video playing');
+    if (state.meter) {
+      return;
+    }
+    try {
+      state.meter = new AudioMeter(video);
+    } catch (e) {
+      state.meter = { peak: () => -1 };
+      report('audio meter', e);
+    }
+  });
+  for (const name of ['waiting', 'stalled', 'ended', 'emptied']) {
+    video.addEventListener(name, () => event(`video ${name}`));
+  }
+
+  const player = players[kind];
+  if (!player) {
+    report('page', `unknown kind ${JSON.stringify(kind)}; known: ${Object.keys(players).join(', ')}`);
+    return;
+  }
+  if (!url) {
+    report('page', 'no url in the query string');
+    return;
+  }
+  const play = async () => {
+    try {
+      await player.attach(video, url, report, event);
+    } catch (e) {
+      report('page', e);
+      return;
+    }
+    video.play().catch((e) => report('video play', e));
+  };
+  if (!player.lib) {
+    play();
+  } else {
+    const script = document.createElement('script');
+    script.src = player.lib;
+    script.onerror = () => report('page', `cannot load ${player.lib}`);
+    script.onload = play;
+    document.head.appendChild(script);
+  }
+
+  const status = document.getElementById('status');
+  setInterval(() => {
+    status.textContent = JSON.stringify({ ...window.playertest.snapshot(), errors: state.errors, events: state.events }, null, 1);
+  }, 1000);
+}
+
+start();
