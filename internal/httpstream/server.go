@@ -18,10 +18,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/httpx"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/logging"
+	"github.com/castd/castd/internal/security"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/streamurl"
 )
@@ -38,11 +41,13 @@ type Remux struct {
 
 // Vhost is what the HTTP stream server needs from a resolved vhost.
 type Vhost struct {
-	Name    string
-	Enabled bool
-	Remux   Remux
-	Stream  hub.StreamOptions
-	Viewer  hub.ViewerOptions
+	Name     string
+	Enabled  bool
+	Remux    Remux
+	Stream   hub.StreamOptions
+	Viewer   hub.ViewerOptions
+	Hooks    conf.HTTPHooks
+	Security conf.Security
 }
 
 // Resolver finds the vhost for a name (exact, else __defaultVhost__); ok is
@@ -53,6 +58,7 @@ type Resolver func(name string) (v Vhost, ok bool)
 type Server struct {
 	Hub   *hub.Hub
 	Stats *stats.Registry
+	Hooks *hooks.Client
 	Log   *slog.Logger
 	Vhost Resolver
 
@@ -173,14 +179,24 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		http.Error(w, "castd: HTTP-"+strings.ToUpper(ext[1:])+" live streams are not supported yet", http.StatusNotImplemented)
 		return
 	}
-	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {"video/x-flv"}, "Server": {w.Header().Get("Server")}})
-	if err != nil {
-		log.Warn("http: start FLV response", "err", err)
-		return
-	}
 	vopt := v.Viewer
 	vopt.StopOnUnpublish = true
 	viewer := s.Hub.Play(key, hub.ClientInfo{ID: cid, Protocol: "http-flv", Addr: r.RemoteAddr}, v.Stream, vopt)
+	hr := s.hookRequest(r, cid, ip, key, viewer.Stream().ID)
+	if err := s.admit(r, v, hr); err != nil {
+		// SRS closes a refused HTTP player without any response.
+		log.Warn("http: FLV play refused", "stream", key.String(), "ip", ip, "err", err)
+		viewer.Close()
+		httpx.CloseWithoutResponse(w)
+		return
+	}
+	defer s.Hooks.OnStop(context.Background(), s.hooksOf(key.Vhost), hr)
+	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {"video/x-flv"}, "Server": {w.Header().Get("Server")}})
+	if err != nil {
+		viewer.Close()
+		log.Warn("http: start FLV response", "err", err)
+		return
+	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.Stats.Register(&stats.Client{
 		ID: cid, Type: stats.FLVPlay, IP: ip, Vhost: key.Vhost, App: key.App, Stream: key.Name,
@@ -196,6 +212,37 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 	s.Stats.Unregister(cid, err)
 	log.Info("http: FLV play end", "stream", key.String(), "duration", time.Since(start).Round(time.Millisecond),
 		"bytes", resp.BytesOut(), "drops", viewer.Drops(), "reason", endReason(err))
+}
+
+// admit runs SRS's checks for an HTTP player: security, then on_play (a
+// player that disconnects meanwhile cancels its on_play).
+func (s *Server) admit(r *http.Request, v Vhost, hr hooks.Request) error {
+	if err := security.Check(v.Security, security.Play, security.ClientAddr(r.RemoteAddr)); err != nil {
+		return err
+	}
+	return s.Hooks.OnPlay(r.Context(), v.Hooks, hr)
+}
+
+// hookRequest describes an HTTP player for hooks as SRS does: the tcUrl is
+// rtmp://<vhost>/<app> and the page URL is the Referer.
+func (s *Server) hookRequest(r *http.Request, cid, ip string, key hub.Key, streamID string) hooks.Request {
+	param := ""
+	if r.URL.RawQuery != "" {
+		param = "?" + r.URL.RawQuery
+	}
+	return hooks.Request{
+		ClientID: cid, IP: ip, Vhost: key.Vhost, App: key.App, Stream: key.Name, Param: param,
+		TcURL: "rtmp://" + key.Vhost + "/" + key.App, PageURL: r.Referer(),
+		StreamURL: key.String(), StreamID: streamID,
+	}
+}
+
+// hooksOf returns the vhost's hooks as configured now (after any reload).
+func (s *Server) hooksOf(vhost string) conf.HTTPHooks {
+	if v, ok := s.Vhost(vhost); ok {
+		return v.Hooks
+	}
+	return conf.HTTPHooks{}
 }
 
 func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, remux Remux) error {

@@ -152,6 +152,18 @@ func (h *Hub) Play(key Key, who ClientInfo, sopt StreamOptions, vopt ViewerOptio
 	return v
 }
 
+// Ensure returns the stream for key, creating it when missing; a stream
+// nobody then publishes, plays or holds is freed after the idle timeout.
+// It gives the stream an id before anyone takes it (SRS's on_publish hook
+// carries stream_id even for a publisher that turns out to be refused).
+func (h *Hub) Ensure(key Key, opt StreamOptions) *Stream {
+	h.mu.Lock()
+	s := h.streamLocked(key, opt)
+	h.mu.Unlock()
+	h.maybeIdle(s)
+	return s
+}
+
 // Hold keeps a stream alive while an egress adapter still has work for it
 // (HLS files to dispose, for example); call the returned func to release.
 func (h *Hub) Hold(s *Stream) (release func()) {

@@ -539,3 +539,24 @@ func TestSkipToLiveJumpsToNewerKeyframeOnly(t *testing.T) {
 		t.Fatalf("a requested skip is not a drop: %d", v.Drops())
 	}
 }
+
+func TestEnsureGivesAnIDAndFreesUnusedStreams(t *testing.T) {
+	h := New(Options{IdleTimeout: 20 * time.Millisecond})
+	s := h.Ensure(key, DefaultStreamOptions())
+	if s.ID == "" || h.Stream(key) != s {
+		t.Fatal("Ensure did not create the stream")
+	}
+	p, err := h.Publish(key, ClientInfo{ID: "p"}, DefaultStreamOptions())
+	if err != nil || p.Stream() != s {
+		t.Fatalf("publish after Ensure: %v, same stream %v", err, p.Stream() == s)
+	}
+	p.Close()
+	h.Ensure(Key{Vhost: DefaultVhost, App: "live", Name: "unused"}, DefaultStreamOptions())
+	deadline := time.Now().Add(time.Second)
+	for len(h.Streams()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("unused streams not freed: %d left", len(h.Streams()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/logging"
@@ -35,6 +37,9 @@ type Vhost struct {
 	NormalTimeout      time.Duration
 	// SendMinInterval spaces a player's writes (play.send_min_interval).
 	SendMinInterval time.Duration
+	Hooks           conf.HTTPHooks
+	Security        conf.Security
+	Refer           conf.Refer
 }
 
 // Resolver finds a vhost by name (exact, else __defaultVhost__); ok is false
@@ -57,6 +62,7 @@ type Server struct {
 	Log        *slog.Logger
 	Vhost      Resolver
 	ServerInfo rtmp.ServerInfo
+	Hooks      *hooks.Client
 
 	wg sync.WaitGroup
 }
@@ -100,6 +106,8 @@ type session struct {
 	connect *rtmp.ConnectRequest
 	vhost   Vhost
 	kicked  atomic.Bool
+	// last is the hook request of the latest stream request, for on_close.
+	last *hooks.Request
 }
 
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
@@ -115,6 +123,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 
 	ss.log.Debug("rtmp: accepted", "ip", ss.ip, "local", nc.LocalAddr().String())
 	err := ss.serve(ctx)
+	ss.onClose()
 	switch {
 	case err == nil, ctx.Err() != nil:
 	case ss.kicked.Load():

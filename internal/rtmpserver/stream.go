@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/av"
+	"github.com/castd/castd/internal/conf"
 	"github.com/castd/castd/internal/format/flv"
+	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/security"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/streamurl"
 )
@@ -56,10 +59,64 @@ func (ss *session) serveStream(ctx context.Context, sr *rtmp.StreamRequest) erro
 		return err
 	}
 	key := hub.Key{Vhost: vhost.Name, App: req.App, Name: req.Stream}
+	hr := hooks.RequestFrom(ss.cid, ss.ip, vhost.Name, req)
+	hr.StreamURL = key.String()
+	ss.last = &hr
+	// SRS's order: refer, on_connect (after play/publish arrived, so it knows
+	// the stream), then security.
+	kind := security.Play
 	if sr.Type.IsPublish() {
-		return ss.publish(ctx, sr, req, vhost, key)
+		kind = security.Publish
 	}
-	return ss.play(ctx, sr, req, vhost, key)
+	if err := security.CheckRefer(vhost.Refer, kind, req.PageURL); err != nil {
+		return ss.refuse(sr, key, err)
+	}
+	if err := ss.srv.Hooks.OnConnect(ctx, vhost.Hooks, hr); err != nil {
+		return ss.refuse(sr, key, err)
+	}
+	if err := security.Check(vhost.Security, kind, security.ClientAddr(ss.nc.RemoteAddr().String())); err != nil {
+		return ss.refuse(sr, key, err)
+	}
+	if sr.Type.IsPublish() {
+		return ss.publish(ctx, sr, req, vhost, key, hr)
+	}
+	return ss.play(ctx, sr, req, vhost, key, hr)
+}
+
+// refuse tells the client why its request was refused, logs it and ends
+// the connection (SRS disconnects refused RTMP clients).
+func (ss *session) refuse(sr *rtmp.StreamRequest, key hub.Key, err error) error {
+	ss.log.Warn("rtmp: request refused", "type", sr.Type.String(), "stream", key.String(), "ip", ss.ip, "err", err)
+	ss.rejectStream(sr, err.Error())
+	return errf("%s %s from %s refused: %w", sr.Type, key, ss.ip, err)
+}
+
+// hooksOf returns the vhost's hooks as configured now: a reload may have
+// changed them since the connection started.
+func (ss *session) hooksOf(vhost string) conf.HTTPHooks {
+	if v, ok := ss.srv.Vhost(vhost); ok {
+		return v.Hooks
+	}
+	return conf.HTTPHooks{}
+}
+
+// onClose calls on_close for a connection that got past connect.
+func (ss *session) onClose() {
+	if ss.connect == nil || ss.vhost.Name == "" {
+		return
+	}
+	hr := ss.last
+	if hr == nil {
+		req, err := streamurl.DiscoverRTMP(ss.connect.TcURL, "_")
+		if err != nil {
+			return
+		}
+		r := hooks.RequestFrom(ss.cid, ss.ip, ss.vhost.Name, req)
+		r.Stream, r.Param = "", ""
+		hr = &r
+	}
+	c := ss.sc.Conn()
+	ss.srv.Hooks.OnClose(context.Background(), ss.hooksOf(hr.Vhost), *hr, int64(c.BytesOut()), int64(c.BytesIn()))
 }
 
 func (ss *session) rejectStream(sr *rtmp.StreamRequest, why string) {
@@ -81,7 +138,13 @@ func (ss *session) register(typ stats.ClientType, req *streamurl.Request, key hu
 
 // publish feeds the hub until the client unpublishes (FMLE clients then
 // return to Identify for a republish), times out or disconnects.
-func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost Vhost, key hub.Key) error {
+func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost Vhost, key hub.Key, hr hooks.Request) error {
+	// on_publish comes before the stream is taken, so a publisher refused as
+	// busy is still reported (SRS's order).
+	hr.StreamID = ss.srv.Hub.Ensure(key, vhost.Stream).ID
+	if err := ss.srv.Hooks.OnPublish(ctx, vhost.Hooks, hr); err != nil {
+		return ss.refuse(sr, key, err)
+	}
 	pub, err := ss.srv.Hub.Publish(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL}, vhost.Stream)
 	if err != nil {
 		ss.log.Warn("rtmp: publish refused", "stream", key.String(), "ip", ss.ip, "err", err)
@@ -90,7 +153,10 @@ func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *str
 		}
 		return errf("publish %s from %s: %w", key, ss.ip, err)
 	}
-	defer pub.Close()
+	defer func() {
+		pub.Close()
+		ss.srv.Hooks.OnUnpublish(context.Background(), ss.hooksOf(key.Vhost), hr)
+	}()
 	ss.register(clientType(sr.Type), req, key, pub.Stream().ID)
 	defer ss.srv.Stats.Unregister(ss.cid, nil)
 	if err := ss.sc.StartPublish(); err != nil {
@@ -152,7 +218,7 @@ func (ss *session) readMedia(ctx context.Context, pub *hub.Publisher, vhost Vhos
 // play sends the stream to the client until it stops, the connection drops
 // or the play duration is reached. One goroutine writes; this one reads the
 // client's pause and stop requests.
-func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost Vhost, key hub.Key) error {
+func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost Vhost, key hub.Key, hr hooks.Request) error {
 	viewer := ss.srv.Hub.Play(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL}, vhost.Stream, vhost.Viewer)
 	defer viewer.Close()
 	ss.register(stats.RTMPPlay, req, key, viewer.Stream().ID)
@@ -160,6 +226,12 @@ func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *stream
 	if err := ss.sc.StartPlay(); err != nil {
 		return errf("start play %s: %w", key, err)
 	}
+	// SRS calls on_play after Play.Start, before any media.
+	hr.StreamID = viewer.Stream().ID
+	if err := ss.srv.Hooks.OnPlay(ctx, vhost.Hooks, hr); err != nil {
+		return ss.refuse(sr, key, err)
+	}
+	defer ss.srv.Hooks.OnStop(context.Background(), ss.hooksOf(key.Vhost), hr)
 	ss.log.Info("rtmp: play start", "stream", key.String(), "param", req.Param, "ip", ss.ip,
 		"start", sr.Start, "duration", sr.Duration)
 	began := time.Now()

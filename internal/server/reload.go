@@ -140,6 +140,10 @@ func (s *Server) Drain(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+	// Send the hooks still queued (on_dvr, on_hls) within the final wait.
+	final, cancel := context.WithTimeout(ctx, max(cfg.GraceFinalWait, time.Second))
+	defer cancel()
+	_ = s.hooks.Shutdown(final)
 	sleep(ctx, cfg.GraceFinalWait)
 }
 

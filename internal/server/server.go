@@ -18,6 +18,7 @@ import (
 
 	"github.com/castd/castd/internal/api"
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/httpstream"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
@@ -43,6 +44,7 @@ type Server struct {
 	started time.Time
 
 	hub    *hub.Hub
+	hooks  *hooks.Client
 	stats  *stats.Registry
 	sys    *sysinfo.Sampler
 	api    *api.API
@@ -80,7 +82,8 @@ func New(cfg *conf.Config, opt Options) *Server {
 	s.limit.max.Store(int64(cfg.MaxConnections))
 	s.stats = stats.New(nil)
 	s.sys = sysinfo.NewSampler()
-	s.stream = &httpstream.Server{Stats: s.stats, Log: log, Vhost: s.httpVhost}
+	s.hooks = hooks.New(hooks.Options{ServerID: s.id, ServiceID: s.service, Log: log})
+	s.stream = &httpstream.Server{Stats: s.stats, Hooks: s.hooks, Log: log, Vhost: s.httpVhost}
 	s.hub = hub.New(hub.Options{Logger: log, Events: hub.Events{
 		Published: s.stream.Published,
 		Removed:   func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
@@ -90,7 +93,7 @@ func New(cfg *conf.Config, opt Options) *Server {
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
 		Hub: s.hub, Stats: s.stats, Sys: s.sys, Vhosts: s.vhostInfos,
 	}
-	s.rtmp = &rtmpserver.Server{Hub: s.hub, Stats: s.stats, Log: log, Vhost: s.rtmpVhost, ServerInfo: rtmp.ServerInfo{
+	s.rtmp = &rtmpserver.Server{Hub: s.hub, Stats: s.stats, Hooks: s.hooks, Log: log, Vhost: s.rtmpVhost, ServerInfo: rtmp.ServerInfo{
 		Sig: "castd", Server: version.Server, License: "MIT", URL: "https://github.com/castd/castd",
 		SrsVer: version.SRSVersion, Authors: "the castd authors", PID: os.Getpid(),
 	}}
@@ -133,6 +136,9 @@ func (s *Server) Start(ctx context.Context) error {
 // Wait blocks until ctx is done and every connection has ended.
 func (s *Server) Wait() {
 	<-s.ctx.Done()
+	// Hooks of closing connections (on_close, on_stop) must not hold a fast
+	// quit for their 30 s timeout; a graceful quit sent them in Drain.
+	s.hooks.Close()
 	s.closeListeners()
 	s.rtmp.Wait()
 	s.stream.Wait()

@@ -52,6 +52,7 @@ func (s *Server) rtmpVhost(name string) (rtmpserver.Vhost, bool) {
 		Stream: streamOptions(v), Viewer: viewerOptions(v),
 		FirstPacketTimeout: v.Publish.FirstPktTimeout, NormalTimeout: v.Publish.NormalTimeout,
 		SendMinInterval: v.Play.SendMinInterval,
+		Hooks:           v.HTTPHooks, Security: v.Security, Refer: v.Refer,
 	}, true
 }
 
@@ -66,6 +67,7 @@ func (s *Server) httpVhost(name string) (httpstream.Vhost, bool) {
 		Remux: httpstream.Remux{Enabled: r.Enabled, Mount: r.Mount, HasAudio: r.HasAudio, HasVideo: r.HasVideo,
 			GuessHasAV: r.GuessHasAV, DropIfNotMatch: r.DropIfNotMatch},
 		Stream: streamOptions(v), Viewer: viewerOptions(v),
+		Hooks: v.HTTPHooks, Security: v.Security,
 	}, true
 }
 
