@@ -50,6 +50,7 @@ type Server struct {
 	api    *api.API
 	rtmp   *rtmpserver.Server
 	stream *httpstream.Server
+	egress []egress
 	limit  connLimit
 
 	mu        sync.Mutex
@@ -85,8 +86,9 @@ func New(cfg *conf.Config, opt Options) *Server {
 	s.hooks = hooks.New(hooks.Options{ServerID: s.id, ServiceID: s.service, Log: log})
 	s.stream = &httpstream.Server{Stats: s.stats, Hooks: s.hooks, Log: log, Vhost: s.httpVhost}
 	s.hub = hub.New(hub.Options{Logger: log, Events: hub.Events{
-		Published: s.stream.Published,
-		Removed:   func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
+		Published:   s.published,
+		Unpublished: s.unpublished,
+		Removed:     func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
 	}})
 	s.stream.Hub = s.hub
 	s.api = &api.API{

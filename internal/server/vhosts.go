@@ -115,7 +115,9 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 		s.api.Mount(mux)
 		mountPprof(mux, cfg)
 	}
-	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPServer.Crossdomain, s.stream.Handler(mux, root.Exists)))
+	// Live streams first, then outputs with HTTP sessions (HLS...), then the
+	// API and static files.
+	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPServer.Crossdomain, s.stream.Handler(s.front(cfg, mux), root.Exists)))
 }
 
 // mountPprof serves Go's profiler at /debug/pprof/ when http_api.pprof is
