@@ -115,7 +115,7 @@ func (a *API) streams(w http.ResponseWriter, r *http.Request) {
 		}{a.ok(), a.streamObject(s)})
 		return
 	}
-	all := a.Hub.Streams()
+	all := publicStreams(a.Hub.Streams())
 	start, count := paging(r)
 	list := make([]streamObject, 0, len(all))
 	for _, s := range page(all, start, count) {
@@ -231,7 +231,7 @@ func (a *API) vhosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	published := map[string]int{}
-	for _, s := range a.Hub.Streams() {
+	for _, s := range publicStreams(a.Hub.Streams()) {
 		if s.Publishing() {
 			published[s.Key.Vhost]++
 		}
@@ -261,4 +261,15 @@ func (a *API) vhosts(w http.ResponseWriter, r *http.Request) {
 		envelope
 		Vhosts []vhostObject `json:"vhosts"`
 	}{a.ok(), list})
+}
+
+// publicStreams leaves out castd's internal derived streams (HTTP-TS relays).
+func publicStreams(all []*hub.Stream) []*hub.Stream {
+	out := all[:0]
+	for _, s := range all {
+		if s.Key.Variant == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

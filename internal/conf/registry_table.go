@@ -316,7 +316,7 @@ func registryTable() []Entry {
 	t.block("vhost.http_remux", I, "live HTTP-FLV, HTTP-TS, AAC or MP3")
 	t.leaf("vhost.http_remux.enabled", I, "off", "", "serve the live stream over HTTP")
 	t.leaf("vhost.http_remux.mount", I, "[vhost]/[app]/[stream].flv", "", "URL template; .flv, .ts, .aac or .mp3 picks the format")
-	t.leaf("vhost.http_remux.fast_cache", P, "0", "s", "audio cache for .aac and .mp3 mounts")
+	t.leaf("vhost.http_remux.fast_cache", I, "0", "s", "seconds of audio a new .aac or .mp3 listener gets at once")
 	t.leaf("vhost.http_remux.drop_if_not_match", I, "on", "", "drop packets of a kind missing from the FLV header")
 	t.leaf("vhost.http_remux.has_audio", I, "on", "", "FLV header says there is audio")
 	t.leaf("vhost.http_remux.has_video", I, "on", "", "FLV header says there is video")

@@ -37,6 +37,9 @@ type Remux struct {
 	HasVideo       bool
 	GuessHasAV     bool
 	DropIfNotMatch bool
+	// FastCache starts a new listener of an audio mount (.aac, .mp3) this far
+	// behind live (http_remux.fast_cache).
+	FastCache time.Duration
 }
 
 // Vhost is what the HTTP stream server needs from a resolved vhost.
@@ -64,6 +67,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	mounts map[mount]hub.Key
+	relays map[hub.Key]*relay // by derived key; see relay.go
 	ctx    context.Context
 	wg     sync.WaitGroup
 }
@@ -72,6 +76,7 @@ type Server struct {
 func (s *Server) Start(ctx context.Context) {
 	s.ctx = ctx
 	s.mounts = map[mount]hub.Key{}
+	s.relays = map[hub.Key]*relay{}
 }
 
 // mount is where a stream is served: a vhost and a URL path. SRS registers
@@ -97,7 +102,7 @@ func MountPath(template string, key hub.Key) string {
 // Published mounts a newly published stream at its vhost's template.
 func (s *Server) Published(st *hub.Stream) {
 	v, ok := s.Vhost(st.Key.Vhost)
-	if !ok || !v.Remux.Enabled {
+	if !ok || !v.Remux.Enabled || st.Key.Variant != "" {
 		return
 	}
 	m := mount{vhost: v.Name, path: MountPath(v.Remux.Mount, st.Key)}
@@ -174,15 +179,22 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 	cid := ids.NewCID()
 	log := s.Log.With(logging.CID(cid))
 	ip := remoteIP(r)
-	if ext := path.Ext(r.URL.Path); ext != ".flv" {
-		log.Error("http: live stream format not supported yet", "url", r.URL.String(), "format", ext)
-		http.Error(w, "castd: HTTP-"+strings.ToUpper(ext[1:])+" live streams are not supported yet", http.StatusNotImplemented)
-		return
-	}
+	format := strings.TrimPrefix(path.Ext(r.URL.Path), ".")
 	vopt := v.Viewer
 	vopt.StopOnUnpublish = true
-	viewer := s.Hub.Play(key, hub.ClientInfo{ID: cid, Protocol: "http-flv", Addr: r.RemoteAddr}, v.Stream, vopt)
-	hr := s.hookRequest(r, cid, ip, key, viewer.Stream().ID)
+	sopt := v.Stream
+	source := s.Hub.Ensure(key, sopt) // the stream the client asked for, for stats and hooks
+	playKey := key
+	if format != "flv" {
+		// TS, AAC and MP3 are muxed once per stream by a relay; viewers read
+		// its output, whose timestamps need no correction.
+		sopt.StartBack = v.Remux.FastCache
+		s.relayFor(key, format, Vhost{Stream: sopt})
+		playKey = derivedKey(key, format)
+		vopt.Jitter = hub.JitterOff
+	}
+	viewer := s.Hub.Play(playKey, hub.ClientInfo{ID: cid, Protocol: "http-" + format, Addr: r.RemoteAddr}, derivedOptions(sopt, format), vopt)
+	hr := s.hookRequest(r, cid, ip, key, source.ID)
 	if err := s.admit(r, v, hr); err != nil {
 		// SRS closes a refused HTTP player without any response.
 		log.Warn("http: FLV play refused", "stream", key.String(), "ip", ip, "err", err)
@@ -191,26 +203,30 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		return
 	}
 	defer s.Hooks.OnStop(context.Background(), s.hooksOf(key.Vhost), hr)
-	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {"video/x-flv"}, "Server": {w.Header().Get("Server")}})
+	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {contentTypes[format]}, "Server": {w.Header().Get("Server")}})
 	if err != nil {
 		viewer.Close()
-		log.Warn("http: start FLV response", "err", err)
+		log.Warn("http: start live response", "format", format, "err", err)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.Stats.Register(&stats.Client{
 		ID: cid, Type: stats.FLVPlay, IP: ip, Vhost: key.Vhost, App: key.App, Stream: key.Name,
-		StreamURL: key.String(), StreamID: viewer.Stream().ID, TcURL: tcURL(r, key), PageURL: r.Referer(),
+		StreamURL: key.String(), StreamID: source.ID, TcURL: tcURL(r, key), PageURL: r.Referer(),
 		Conn: resp, Kick: cancel,
 	})
-	log.Info("http: FLV play start", "stream", key.String(), "ip", ip, "url", r.URL.String())
+	log.Info("http: play start", "format", format, "stream", key.String(), "ip", ip, "url", r.URL.String())
 	start := time.Now()
-	err = s.pump(ctx, resp, viewer, v.Remux)
+	var out batchWriter = newFLVWriter(resp, v.Remux)
+	if format != "flv" {
+		out = &rawWriter{resp: resp, prefix: formatPrefix(format)}
+	}
+	err = s.pump(ctx, resp, viewer, out)
 	cancel()
 	viewer.Close()
 	resp.Close()
 	s.Stats.Unregister(cid, err)
-	log.Info("http: FLV play end", "stream", key.String(), "duration", time.Since(start).Round(time.Millisecond),
+	log.Info("http: play end", "format", format, "stream", key.String(), "duration", time.Since(start).Round(time.Millisecond),
 		"bytes", resp.BytesOut(), "drops", viewer.Drops(), "reason", endReason(err))
 }
 
@@ -245,7 +261,12 @@ func (s *Server) hooksOf(vhost string) conf.HTTPHooks {
 	return conf.HTTPHooks{}
 }
 
-func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, remux Remux) error {
+// batchWriter writes one batch of a viewer's packets to its response.
+type batchWriter interface {
+	write([]hub.Delivery) error
+}
+
+func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, out batchWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -255,12 +276,11 @@ func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub
 		case <-ctx.Done():
 		}
 	}()
-	fw := newFLVWriter(resp, remux)
 	buf := make([]hub.Delivery, maxBatch)
 	for {
 		n, err := viewer.Read(ctx, buf)
 		if n > 0 {
-			if werr := fw.write(buf[:n]); werr != nil {
+			if werr := out.write(buf[:n]); werr != nil {
 				return werr
 			}
 		}

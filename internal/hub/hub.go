@@ -19,8 +19,12 @@ import (
 )
 
 // Key names a stream: vhost, app and stream name, as SRS resolves them.
+// Variant names a stream derived from another one (the HTTP-TS relay muxes
+// a stream once into variant "ts" for all its viewers); derived streams are
+// internal and not listed by the API.
 type Key struct {
 	Vhost, App, Name string
+	Variant          string
 }
 
 // DefaultVhost is SRS's catch-all vhost; stream URLs omit it.

@@ -560,3 +560,18 @@ func TestEnsureGivesAnIDAndFreesUnusedStreams(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestStartBackForAudioMounts(t *testing.T) {
+	h := newTestHub(t)
+	opt := StreamOptions{GopCache: true, QueueLength: 30 * time.Second, StartBack: 100 * time.Millisecond}
+	p := publish(t, h, opt)
+	for i := 0; i < 20; i++ {
+		write(t, p, araw(uint32(i*23)))
+	}
+	v := h.Play(key, ClientInfo{ID: "fc"}, opt, ViewerOptions{Jitter: JitterOff})
+	defer v.Close()
+	// The newest is at 437 ms: the viewer starts at the packets within 100 ms of it.
+	if got := describe(readAll(t, v)); got != "audio@345 audio@368 audio@391 audio@414 audio@437" {
+		t.Fatalf("fast cache start: %s", got)
+	}
+}

@@ -20,6 +20,9 @@ type StreamOptions struct {
 	// ATCAuto turns ATC on for every viewer when the publisher's onMetaData
 	// has bravo_atc="true" (play.atc_auto).
 	ATCAuto bool
+	// StartBack starts a new viewer of a stream without a GOP cache this far
+	// behind the newest packet (http_remux.fast_cache for audio mounts).
+	StartBack time.Duration
 }
 
 // DefaultStreamOptions are SRS's defaults.
@@ -216,6 +219,16 @@ func (s *Stream) trimLocked() {
 		}
 		s.ring.dropOldest()
 	}
+}
+
+// startBackLocked returns the first packet at most d behind the newest.
+func (s *Stream) startBackLocked(d time.Duration) uint64 {
+	keep := int64(d / time.Millisecond)
+	seq := s.ring.head
+	for seq > s.ring.tail && s.clock-s.ring.at(seq-1).clock <= keep {
+		seq--
+	}
+	return seq
 }
 
 func (s *Stream) queueLengthMs() int64 {

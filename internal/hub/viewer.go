@@ -75,9 +75,12 @@ func newViewer(s *Stream, who ClientInfo, opt ViewerOptions) *Viewer {
 	v := &Viewer{s: s, info: who, unpubs: s.unpublishes, jmode: opt.Jitter, jitter: NewJitter(opt.Jitter)}
 	v.opt.Store(&opt)
 	v.setPrefix(s.meta, s.audioSH, s.videoSH)
-	if s.opt.GopCache && s.gopValid {
+	switch {
+	case s.opt.GopCache && s.gopValid:
 		v.cursor = s.gopStart
-	} else {
+	case s.opt.StartBack > 0:
+		v.cursor = s.startBackLocked(s.opt.StartBack)
+	default:
 		v.cursor = s.ring.head
 		v.needKey = s.videoSH != nil || s.videoSeen > 0
 	}

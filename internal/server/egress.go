@@ -23,6 +23,9 @@ type egress interface {
 }
 
 func (s *Server) published(st *hub.Stream) {
+	if st.Key.Variant != "" {
+		return // derived streams (HTTP-TS relays) are internal
+	}
 	s.stream.Published(st)
 	for _, e := range s.egress {
 		e.Published(st)
@@ -30,6 +33,9 @@ func (s *Server) published(st *hub.Stream) {
 }
 
 func (s *Server) unpublished(st *hub.Stream) {
+	if st.Key.Variant != "" {
+		return
+	}
 	for _, e := range s.egress {
 		e.Unpublished(st)
 	}

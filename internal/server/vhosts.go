@@ -65,7 +65,7 @@ func (s *Server) httpVhost(name string) (httpstream.Vhost, bool) {
 	return httpstream.Vhost{
 		Name: v.Name, Enabled: v.Enabled,
 		Remux: httpstream.Remux{Enabled: r.Enabled, Mount: r.Mount, HasAudio: r.HasAudio, HasVideo: r.HasVideo,
-			GuessHasAV: r.GuessHasAV, DropIfNotMatch: r.DropIfNotMatch},
+			GuessHasAV: r.GuessHasAV, DropIfNotMatch: r.DropIfNotMatch, FastCache: r.FastCache},
 		Stream: streamOptions(v), Viewer: viewerOptions(v),
 		Hooks: v.HTTPHooks, Security: v.Security,
 	}, true
