@@ -152,6 +152,9 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	err := c.queue.drain(ctx)
 	c.cancel()
 	c.queue.wait()
+	// Keep-alive connections to hook servers would otherwise outlive castd's
+	// shutdown, each with its reading goroutine.
+	c.http.CloseIdleConnections()
 	return err
 }
 

@@ -145,6 +145,9 @@ func (s *Server) Wait() {
 	s.rtmp.Wait()
 	s.stream.Wait()
 	s.wg.Wait()
+	// A hook that was in flight during the first Close has returned its
+	// connection to the pool by now: release it too.
+	s.hooks.Close()
 }
 
 // openListeners opens what cfg asks for; call with s.mu held.
