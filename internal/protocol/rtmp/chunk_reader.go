@@ -26,6 +26,9 @@ type chunkStream struct {
 
 	inProgress bool   // a message is partially received
 	buf        []byte // its payload so far
+	// spare is the payload buffer of the last message ReadMessageInto
+	// returned on this chunk stream; the next message here reuses it.
+	spare []byte
 }
 
 // Errors of the chunk layer that callers may want to tell apart.
@@ -46,34 +49,55 @@ const smallMessage = 64 << 10
 // may ignore them. Empty messages are skipped. The payload is freshly
 // allocated and owned by the caller. Reader goroutine only.
 func (c *Conn) ReadMessage() (*Message, error) {
+	m := new(Message)
+	if err := c.readMessage(m, false); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ReadMessageInto is ReadMessage for readers that look at each message and
+// drop it, such as load-test players: it fills m instead of allocating a
+// Message, and m.Payload is a buffer of the connection that the next
+// message on the same chunk stream reuses. The payload is therefore valid
+// only until the next ReadMessage or ReadMessageInto call; copy what must
+// outlive it. In steady state it allocates nothing. Reader goroutine only.
+func (c *Conn) ReadMessageInto(m *Message) error {
+	return c.readMessage(m, true)
+}
+
+// readMessage fills m with the next complete message; reuse keeps its
+// payload buffer for the next message of its chunk stream.
+func (c *Conn) readMessage(m *Message, reuse bool) error {
 	for {
-		m, err := c.readChunk()
+		done, err := c.readChunk(m, reuse)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := c.maybeAck(); err != nil {
-			return nil, err
+			return err
 		}
-		if m == nil || len(m.Payload) == 0 {
+		if !done || len(m.Payload) == 0 {
 			continue
 		}
 		if m.IsControl() {
 			if err := c.handleControl(m); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		return m, nil
+		return nil
 	}
 }
 
-// readChunk reads one chunk and returns the message it completes, if any.
-func (c *Conn) readChunk() (*Message, error) {
+// readChunk reads one chunk; when it completes a message it fills m and
+// reports true.
+func (c *Conn) readChunk(m *Message, reuse bool) (bool, error) {
 	b0, err := c.br.ReadByte()
 	if err != nil {
 		if errors.Is(err, io.EOF) && c.partialBytes > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("rtmp: read chunk basic header: %w", err)
+		return false, fmt.Errorf("rtmp: read chunk basic header: %w", err)
 	}
 	format := b0 >> 6
 	csid := uint32(b0 & 0x3f)
@@ -81,28 +105,28 @@ func (c *Conn) readChunk() (*Message, error) {
 	case 0: // 2-byte form: 64..319
 		b, err := c.br.ReadByte()
 		if err != nil {
-			return nil, fmt.Errorf("rtmp: read chunk basic header: %w", noEOF(err))
+			return false, fmt.Errorf("rtmp: read chunk basic header: %w", noEOF(err))
 		}
 		csid = 64 + uint32(b)
 	case 1: // 3-byte form: 64..65599
-		var b [2]byte
-		if _, err := io.ReadFull(c.br, b[:]); err != nil {
-			return nil, fmt.Errorf("rtmp: read chunk basic header: %w", noEOF(err))
+		b := c.scratch[:2]
+		if _, err := io.ReadFull(c.br, b); err != nil {
+			return false, fmt.Errorf("rtmp: read chunk basic header: %w", noEOF(err))
 		}
 		csid = 64 + uint32(b[0]) + uint32(b[1])*256
 	}
 	cs := c.streams[csid]
 	if cs == nil {
 		if len(c.streams) >= c.opt.MaxChunkStreams {
-			return nil, fmt.Errorf("%w: more than %d", ErrTooManyChunkStreams, c.opt.MaxChunkStreams)
+			return false, fmt.Errorf("%w: more than %d", ErrTooManyChunkStreams, c.opt.MaxChunkStreams)
 		}
 		cs = &chunkStream{}
 		c.streams[csid] = cs
 	}
 	if err := c.readMessageHeader(cs, csid, format); err != nil {
-		return nil, err
+		return false, err
 	}
-	return c.readChunkPayload(cs, csid)
+	return c.readChunkPayload(cs, csid, m, reuse)
 }
 
 // noEOF turns io.EOF inside a chunk into io.ErrUnexpectedEOF.
@@ -126,7 +150,7 @@ func (c *Conn) readMessageHeader(cs *chunkStream, csid uint32, format byte) erro
 	}
 	newMessage := !cs.inProgress
 
-	var h [11]byte
+	h := c.scratch[:11]
 	switch format {
 	case 0, 1, 2:
 		n := [3]int{11, 7, 3}[format]
@@ -224,34 +248,40 @@ func (c *Conn) skipRepeatedExtended(cs *chunkStream) error {
 	return err
 }
 
-// readChunkPayload reads the payload of one chunk and returns the message it
-// completes, if any.
-func (c *Conn) readChunkPayload(cs *chunkStream, csid uint32) (*Message, error) {
+// readChunkPayload reads the payload of one chunk; when it completes a
+// message it fills m and reports true. With reuse, the message's buffer is
+// kept as the chunk stream's spare for its next message.
+func (c *Conn) readChunkPayload(cs *chunkStream, csid uint32, m *Message, reuse bool) (bool, error) {
 	if !cs.inProgress {
 		if int(cs.length) > c.opt.MaxMessageSize {
-			return nil, fmt.Errorf("%w: %d bytes (type %d) exceeds %d", ErrMessageTooLarge, cs.length, cs.typ, c.opt.MaxMessageSize)
+			return false, fmt.Errorf("%w: %d bytes (type %d) exceeds %d", ErrMessageTooLarge, cs.length, cs.typ, c.opt.MaxMessageSize)
 		}
 		cs.inProgress = true
-		cs.buf = make([]byte, 0, min(int(cs.length), smallMessage))
+		if cs.spare != nil {
+			// Grows as bytes arrive, like a fresh buffer.
+			cs.buf, cs.spare = cs.spare[:0], nil
+		} else {
+			cs.buf = make([]byte, 0, min(int(cs.length), smallMessage))
+		}
 	}
 	n := min(int(cs.length)-len(cs.buf), int(c.inChunkSize))
 	if n > 0 {
 		if c.partialBytes+n > c.opt.MaxPartialBytes {
-			return nil, fmt.Errorf("%w: %d bytes buffered in partial messages exceeds %d",
+			return false, fmt.Errorf("%w: %d bytes buffered in partial messages exceeds %d",
 				ErrMessageTooLarge, c.partialBytes+n, c.opt.MaxPartialBytes)
 		}
 		cs.buf = growFor(cs.buf, n, int(cs.length))
 		start := len(cs.buf)
 		cs.buf = cs.buf[:start+n]
 		if _, err := io.ReadFull(c.br, cs.buf[start:]); err != nil {
-			return nil, fmt.Errorf("rtmp: read chunk payload: %w", noEOF(err))
+			return false, fmt.Errorf("rtmp: read chunk payload: %w", noEOF(err))
 		}
 		c.partialBytes += n
 	}
 	if len(cs.buf) < int(cs.length) {
-		return nil, nil
+		return false, nil
 	}
-	m := &Message{
+	*m = Message{
 		Type:      cs.typ,
 		Timestamp: cs.timestamp,
 		StreamID:  cs.streamID,
@@ -259,8 +289,11 @@ func (c *Conn) readChunkPayload(cs *chunkStream, csid uint32) (*Message, error) 
 		Payload:   cs.buf,
 	}
 	c.partialBytes -= len(cs.buf)
+	if reuse {
+		cs.spare = cs.buf
+	}
 	cs.buf, cs.inProgress = nil, false
-	return m, nil
+	return true, nil
 }
 
 // growFor makes room for n more bytes in buf, doubling its capacity up to
@@ -277,12 +310,14 @@ func growFor(buf []byte, n, limit int) []byte {
 	return grown
 }
 
+// readU32 reads a big-endian uint32 (an extended timestamp) into the tail
+// of the scratch array, past the message header it follows.
 func (c *Conn) readU32() (uint32, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(c.br, b[:]); err != nil {
+	b := c.scratch[11:15]
+	if _, err := io.ReadFull(c.br, b); err != nil {
 		return 0, err
 	}
-	return binary.BigEndian.Uint32(b[:]), nil
+	return binary.BigEndian.Uint32(b), nil
 }
 
 // abortMessage drops the partial message of a chunk stream (Abort, §5.4.2).

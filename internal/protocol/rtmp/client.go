@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -343,21 +344,14 @@ func (c *ClientConn) Play(ctx context.Context, stream string) error {
 // as onStatus NetStream.Play.Stop. Aggregate messages are split.
 func (c *ClientConn) ReadMessage() (*Message, error) {
 	for {
-		if len(c.pending) > 0 {
-			m := c.pending[0]
-			c.pending[0] = nil
-			c.pending = c.pending[1:]
-			if m.Type == TypeAggregate {
-				subs, err := SplitAggregate(m)
-				if err != nil {
-					return nil, err
-				}
-				c.pending = append(subs, c.pending...)
-				continue
-			}
+		m, ok, err := c.nextPending()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			return m, nil
 		}
-		m, err := c.conn.ReadMessage()
+		m, err = c.conn.ReadMessage()
 		if err != nil {
 			return nil, err
 		}
@@ -370,6 +364,57 @@ func (c *ClientConn) ReadMessage() (*Message, error) {
 		}
 		return m, nil
 	}
+}
+
+// ReadMessageInto is ReadMessage without allocations in steady state, for
+// players that look at each message and drop it: it fills m, and m.Payload
+// is valid only until the next ReadMessage or ReadMessageInto call (see
+// Conn.ReadMessageInto). Aggregate messages, rare from servers, are copied
+// and split, which allocates.
+func (c *ClientConn) ReadMessageInto(m *Message) error {
+	for {
+		p, ok, err := c.nextPending()
+		if err != nil {
+			return err
+		}
+		if ok {
+			*m = *p
+			return nil
+		}
+		if err := c.conn.ReadMessageInto(m); err != nil {
+			return err
+		}
+		if m.IsControl() {
+			continue
+		}
+		if m.Type == TypeAggregate {
+			// Its sub-messages alias the payload, which the next read reuses.
+			agg := *m
+			agg.Payload = bytes.Clone(m.Payload)
+			c.pending = append(c.pending, &agg)
+			continue
+		}
+		return nil
+	}
+}
+
+// nextPending pops the next message kept while waiting for a command answer
+// or split from an aggregate; ok is false when none is left.
+func (c *ClientConn) nextPending() (m *Message, ok bool, err error) {
+	for len(c.pending) > 0 {
+		m = c.pending[0]
+		c.pending[0] = nil
+		c.pending = c.pending[1:]
+		if m.Type != TypeAggregate {
+			return m, true, nil
+		}
+		subs, err := SplitAggregate(m)
+		if err != nil {
+			return nil, false, err
+		}
+		c.pending = append(subs, c.pending...)
+	}
+	return nil, false, nil
 }
 
 // WriteMedia writes a batch of media on the publish stream. See

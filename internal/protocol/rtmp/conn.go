@@ -64,6 +64,10 @@ type Conn struct {
 	partialBytes int
 	ackWindow    uint32 // peer's Window Acknowledgement Size; 0 means no acks
 	ackedBytes   uint64 // bytesIn when the last Acknowledgement was sent
+	// scratch receives chunk headers: 11 bytes of message header, then 4
+	// of extended timestamp. A local array would escape to the heap through
+	// io.ReadFull's io.Reader and cost an allocation per chunk.
+	scratch [15]byte
 
 	// Values the peer told us, readable from any goroutine.
 	peerAck          atomic.Uint32 // last Acknowledgement sequence number

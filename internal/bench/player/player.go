@@ -1,0 +1,93 @@
+// Package player has castbench's players: each plays one stream from a
+// server, as cheaply as possible (no decoding, reused buffers, one
+// goroutine), and reports what it receives to a Recorder: bytes, video
+// frames, castbench latency stamps, stalls and how it failed.
+//
+// RTMP (rtmp.go) and HTTP-FLV (httpflv.go) exist today. A new protocol (HLS,
+// SRT, WebRTC) is a new file with a type implementing Player and a case in
+// New.
+package player
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// Player plays one stream.
+type Player interface {
+	// Play connects, plays until ctx ends (then it returns nil) or the
+	// stream fails (an error whose kind failure.KindOf tells), and reports
+	// to rec from the calling goroutine only: Up once playing, then Media,
+	// VideoFrame and Stamp for what arrives. The caller calls
+	// rec.Connecting before and rec.Finish after. Play starts no goroutine
+	// that outlives it.
+	Play(ctx context.Context, rec *Recorder) error
+}
+
+// Options configure players. Zero values pick the defaults.
+type Options struct {
+	// ConnectTimeout bounds connecting: dial, handshakes, and the RTMP
+	// play or the HTTP response. Default 10 s.
+	ConnectTimeout time.Duration
+	// ReadTimeout fails a player that receives nothing for that long.
+	// Default 10 s.
+	ReadTimeout time.Duration
+	// TLS configures https:// players; nil verifies certificates as usual.
+	TLS *tls.Config
+}
+
+const defaultTimeout = 10 * time.Second
+
+func (o Options) withDefaults() Options {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = defaultTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = defaultTimeout
+	}
+	return o
+}
+
+// New returns the player for a stream URL:
+//
+//	rtmp://host[:port]/app/stream[?query]   RTMP
+//	http(s)://host[:port]/path[?query]      HTTP-FLV (any path but .m3u8, .mpd, .ts)
+func New(rawURL string, opt Options) (Player, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("player: %w", err)
+	}
+	opt = opt.withDefaults()
+	switch strings.ToLower(u.Scheme) {
+	case "rtmp":
+		return newRTMP(rawURL, opt)
+	case "http", "https":
+		switch strings.ToLower(path.Ext(u.Path)) {
+		case ".m3u8", ".mpd", ".ts", ".aac", ".mp3":
+			return nil, fmt.Errorf("player: %s: only HTTP-FLV is supported over HTTP for now", rawURL)
+		}
+		return newHTTPFLV(u, opt)
+	}
+	return nil, fmt.Errorf("player: %s: unsupported scheme %q (rtmp, http and https are supported)", rawURL, u.Scheme)
+}
+
+// deadliner refreshes a read deadline at most once a second, so a player
+// pays for SetReadDeadline once a second rather than once a message.
+type deadliner struct {
+	set     func(time.Time) error
+	timeout time.Duration
+	last    time.Time
+}
+
+func (d *deadliner) refresh(now time.Time) error {
+	if now.Sub(d.last) < time.Second {
+		return nil
+	}
+	d.last = now
+	return d.set(now.Add(d.timeout))
+}
