@@ -27,6 +27,7 @@ type playWriter struct {
 	paused      atomic.Bool
 	resume      chan struct{}
 	msgs        []rtmp.MediaMessage
+	afterFirst  func() // runs once after the first batch is written
 }
 
 // send writes one batch of deliveries as RTMP messages in one writev; the
@@ -75,6 +76,10 @@ func (w *playWriter) run(ctx context.Context) error {
 		clear(buf[:n]) // do not keep shared packets alive
 		if err != nil {
 			return err
+		}
+		if w.afterFirst != nil {
+			w.afterFirst()
+			w.afterFirst = nil
 		}
 		if w.limit > 0 {
 			if !started {

@@ -152,9 +152,6 @@ func (ss *session) serve(ctx context.Context) error {
 		return err
 	}
 	ss.vhost = vhost
-	if tc := tcpConn(ss.nc); tc != nil {
-		_ = tc.SetNoDelay(vhost.TCPNodelay)
-	}
 	ss.sc.SetChunkSize(vhost.ChunkSize)
 	ss.sc.SetWindowAckSize(vhost.OutAckSize)
 	if vhost.InAckSize > 0 {
@@ -181,6 +178,16 @@ func (ss *session) serve(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// applyNodelay sets the vhost's tcp_nodelay once media flows. Until then
+// the socket keeps Go's default (no Nagle), so the small replies of connect
+// and play start are not held back by delayed ACKs (about 90 ms more time
+// to first frame with tcp_nodelay off otherwise).
+func (ss *session) applyNodelay(on bool) {
+	if tc := tcpConn(ss.nc); tc != nil {
+		_ = tc.SetNoDelay(on)
+	}
 }
 
 // tcpConn finds the TCP connection under wrappers that expose NetConn.

@@ -162,6 +162,7 @@ func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *str
 	if err := ss.sc.StartPublish(); err != nil {
 		return errf("start publish %s: %w", key, err)
 	}
+	ss.applyNodelay(vhost.TCPNodelay)
 	ss.log.Info("rtmp: publish start", "stream", key.String(), "type", sr.Type.String(), "param", req.Param, "ip", ss.ip)
 	start := time.Now()
 	packets, err := ss.readMedia(ctx, pub, vhost)
@@ -237,7 +238,8 @@ func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *stream
 	began := time.Now()
 
 	wctx, cancel := context.WithCancel(ctx)
-	w := &playWriter{sc: ss.sc, viewer: viewer, minInterval: vhost.SendMinInterval, resume: make(chan struct{}, 1)}
+	w := &playWriter{sc: ss.sc, viewer: viewer, minInterval: vhost.SendMinInterval, resume: make(chan struct{}, 1),
+		afterFirst: func() { ss.applyNodelay(vhost.TCPNodelay) }}
 	if sr.Duration > 0 {
 		w.limit = time.Duration(sr.Duration * float64(time.Millisecond))
 	}
