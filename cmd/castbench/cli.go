@@ -35,6 +35,8 @@ Publishers send the file in real time, looped with increasing timestamps,
 and put their send time in every H.264/H.265 frame (an SEI NAL unit), so
 players measure end-to-end latency through any server that forwards SEI.
 Publisher and players must share a clock (the same host, or NTP).
+Players speak RTMP, HTTP-FLV and HLS (.m3u8: playlist reloads, segment
+latency, stalls of a modelled playback buffer).
 
 "%d" in a URL is replaced by a stream number: publishers take Start,
 Start+1, ...; players are spread round-robin over the streams.
@@ -45,6 +47,7 @@ Examples:
   castbench publish -i in.flv -u 'rtmp://127.0.0.1/live/s%d' -n 10
   castbench play -u 'rtmp://127.0.0.1/live/s%d' --streams 10 -n 1000 -r 100 -d 60s --json report.json
   castbench play -u 'http://127.0.0.1:8080/live/s%d.flv' --streams 10 -n 1000 -r 100 -d 60s
+  castbench play -u 'http://127.0.0.1:8080/live/s%d.m3u8' --streams 10 -n 1000 -r 100 -d 120s
   castbench play -u 'rtmp://127.0.0.1/live/s0' -u 'http://127.0.0.1:8080/live/s0.flv' -n 10
   castbench publish-play -i in.flv -u 'rtmp://127.0.0.1/live/s%d' --streams 2 -n 100 -d 30s
 
@@ -60,6 +63,7 @@ type options struct {
 	rate                           float64
 	duration, interval             time.Duration
 	timeout, readTimeout, stallGap time.Duration
+	hlsBuffer                      time.Duration
 	noSEI, insecure                bool
 }
 
@@ -93,6 +97,7 @@ func (o *options) playFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.readTimeout, "read-timeout", 10*time.Second, "fail a player that receives nothing for this long")
 	fs.DurationVar(&o.stallGap, "stall", player.DefaultStallGap, "a gap between media messages longer than this is a stall")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify TLS certificates of https:// URLs")
+	fs.DurationVar(&o.hlsBuffer, "hls-buffer", 0, "HLS players: how long modelled playback waits after the first segment\n(0: one target duration); later segments may be that late before a stall")
 }
 
 // run is the whole command; it returns the exit code.
@@ -116,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	case "play":
 		o.common(fs, time.Minute)
 		o.playFlags(fs)
-		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream or http(s)://host/app/stream.flv, with %d;\nrepeat -u to spread players over several URLs (protocols)")
+		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream, http(s)://host/app/stream.flv (HTTP-FLV)\nor http(s)://host/app/stream.m3u8 (HLS), with %d;\nrepeat -u to spread players over several URLs (protocols)")
 		fs.IntVar(&o.streams, "streams", 1, "spread players over this many streams (needs %d in the URL)")
 		fs.IntVar(&o.start, "start", 0, "first stream number for %d")
 	case "publish-play":
@@ -186,6 +191,9 @@ func (o *options) config(cmd string) (bench.Config, error) {
 	if o.duration < 0 {
 		return cfg, errors.New("-d must not be negative")
 	}
+	if o.hlsBuffer < 0 {
+		return cfg, errors.New("--hls-buffer must not be negative")
+	}
 	if cmd == "publish" || cmd == "publish-play" {
 		if o.input == "" {
 			return cfg, errors.New("-i FILE.flv is required")
@@ -204,7 +212,7 @@ func (o *options) config(cmd string) (bench.Config, error) {
 		if len(urls) == 0 {
 			urls = []string{o.url}
 		}
-		popt := player.Options{ConnectTimeout: o.timeout, ReadTimeout: o.readTimeout}
+		popt := player.Options{ConnectTimeout: o.timeout, ReadTimeout: o.readTimeout, HLSBuffer: o.hlsBuffer}
 		if o.insecure {
 			popt.TLS = &tls.Config{InsecureSkipVerify: true}
 		}

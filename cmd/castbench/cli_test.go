@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/castd/castd/internal/bench"
 	"github.com/castd/castd/internal/bench/benchtest"
+	"github.com/castd/castd/internal/bench/benchtest/livehls"
 	"github.com/castd/castd/internal/bench/castdtest"
 	"github.com/castd/castd/internal/bench/player"
 )
@@ -52,6 +54,8 @@ func TestUsage(t *testing.T) {
 		{"publish", "-u", "rtmp://h/live/s", "-i", flvFile},
 		{"publish", "-i", flvFile},
 		{"play", "-u", "rtmp://h/live/s", "-d", "-1s"},
+		{"play", "-u", "http://h/live/s.m3u8", "--hls-buffer", "-1s"},
+		{"play", "-u", "http://h/live/s.mpd"},
 	} {
 		if code, _, errOut := runCLI(args...); code != exitUsage || errOut == "" {
 			t.Errorf("%q: code %d, stderr %q", args, code, errOut)
@@ -110,6 +114,13 @@ func TestLiveLine(t *testing.T) {
 	if got := formatProgress(p); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
+	hls := p
+	hls.HLSSegments, hls.SegmentP50Ms, hls.SegmentP99Ms, hls.HLSErrors = 120, 3.2, 41, "http_status=2"
+	wantHLS := "   12s | play 298/300 up 2 failed recv 301.2 Mb/s | latency p50 45ms p99 120ms | ttff p50 130ms | stalls 0" +
+		" | hls 120 seg, seg latency p50 3.2ms p99 41ms | errors dial=2 | hls errors http_status=2"
+	if got := formatProgress(hls); got != wantHLS {
+		t.Errorf("got  %q\nwant %q", got, wantHLS)
+	}
 	var tty, plain bytes.Buffer
 	lt, lp := &liveLine{w: &tty, tty: true}, &liveLine{w: &plain}
 	for range 2 {
@@ -123,5 +134,35 @@ func TestLiveLine(t *testing.T) {
 	}
 	if got := plain.String(); got != want+"\n"+want+"\n" {
 		t.Errorf("plain output %q", got)
+	}
+}
+
+func TestPlayHLS(t *testing.T) {
+	live := livehls.New(t, 200*time.Millisecond)
+	live.Start = time.Now().Add(-time.Second)
+	live.Garbage = func(k int) bool { return k%4 == 3 }
+	srv := httptest.NewServer(live)
+	defer srv.Close()
+	report := filepath.Join(t.TempDir(), "report.json")
+	code, out, errOut := runCLI("play", "-u", srv.URL+"/live/cam.m3u8", "-n", "2", "-d", "1500ms",
+		"--interval", "500ms", "--hls-buffer", "1s", "--json", report)
+	if code != exitOK {
+		t.Fatalf("code %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"| hls ", "seg latency p50", "  hls         2 players", "  segments    latency p50", "  hls error   bad_segment: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the output:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Play == nil || rep.Play.HLS == nil || rep.Play.HLS.Segments == 0 || rep.Play.HLS.Errors["bad_segment"].Count == 0 {
+		t.Errorf("report:\n%s", b)
 	}
 }

@@ -1,7 +1,8 @@
 // Command castbench is castd's load and measurement tool: it publishes N
-// streams from an FLV file and plays them with N players over RTMP or
-// HTTP-FLV, against any server (castd, SRS, nginx-rtmp), and reports time
-// to first frame, end-to-end latency, bitrate, stalls and errors. Run
+// streams from an FLV file and plays them with N players over RTMP,
+// HTTP-FLV or HLS, against any server (castd, SRS, nginx-rtmp), and reports
+// time to first frame, end-to-end latency, bitrate, stalls and errors (and
+// segment latency for HLS). Run
 // `castbench -h` for its usage; docs/castbench.md explains the numbers.
 package main
 

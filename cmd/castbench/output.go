@@ -61,8 +61,14 @@ func formatProgress(p bench.Progress) string {
 			parts = append(parts, "latency -")
 		}
 		parts = append(parts, "ttff p50 "+ms(p.TTFFP50Ms), fmt.Sprintf("stalls %d", p.Stalls))
+		if p.HLSSegments > 0 {
+			parts = append(parts, fmt.Sprintf("hls %d seg, seg latency p50 %s p99 %s", p.HLSSegments, ms(p.SegmentP50Ms), ms(p.SegmentP99Ms)))
+		}
 		if p.PlayErrors != "" {
 			parts = append(parts, "errors "+p.PlayErrors)
+		}
+		if p.HLSErrors != "" {
+			parts = append(parts, "hls errors "+p.HLSErrors)
 		}
 	}
 	return strings.Join(parts, " | ")
@@ -97,7 +103,7 @@ func printSummary(w io.Writer, r *bench.Report) {
 		fmt.Fprintf(w, "  source      %s: %s, %.2fs loop, %s\n", p.Source.File, p.Source.VideoCodec, p.Source.PeriodS, kbps(p.Source.BitrateKbps))
 		fmt.Fprintf(w, "  publishers  %s\n", conns(p.Publishers))
 		fmt.Fprintf(w, "  sent        %d frames (%d stamped), %s, max lag %s\n", p.FramesSent, p.StampedFrames, kbps(p.BitrateKbps), ms(p.MaxLagMs))
-		printErrors(w, p.Errors)
+		printErrors(w, "error", p.Errors)
 	}
 	if p := r.Play; p != nil {
 		fmt.Fprintf(w, "  players     %s\n", conns(p.Players))
@@ -110,7 +116,13 @@ func printSummary(w io.Writer, r *bench.Report) {
 		b := p.Bitrate.PerPlayer
 		fmt.Fprintf(w, "  bitrate     total %s, per player p1 %s p50 %s (%d players)\n", kbps(p.Bitrate.Total), kbps(b.P1), kbps(b.P50), b.Count)
 		fmt.Fprintf(w, "  stalls      %d in %d players, %.1fs in all\n", p.Stalls.Count, p.Stalls.Players, p.Stalls.TotalS)
-		printErrors(w, p.Errors)
+		printErrors(w, "error", p.Errors)
+		if h := p.HLS; h != nil {
+			fmt.Fprintf(w, "  hls         %d players, %d playlist loads, %d segments (%d missed), %.1f MB\n",
+				h.Players, h.PlaylistLoads, h.Segments, h.MissedSegments, float64(h.SegmentBytes)/1e6)
+			fmt.Fprintf(w, "  segments    latency %s\n", summaryMs(h.SegmentLatencyMs))
+			printErrors(w, "hls error", h.Errors)
+		}
 	}
 }
 
@@ -125,7 +137,9 @@ func summaryMs(s stats.Summary) string {
 	return fmt.Sprintf("p50 %s p99 %s max %s (%d samples)", ms(s.P50), ms(s.P99), ms(s.Max), s.Count)
 }
 
-func printErrors(w io.Writer, errs map[failure.Kind]failure.Count) {
+// printErrors lists errors by kind, under label ("error": those that ended
+// publishers or players; "hls error": those HLS players got over).
+func printErrors(w io.Writer, label string, errs map[failure.Kind]failure.Count) {
 	kinds := make([]string, 0, len(errs))
 	for k := range errs {
 		kinds = append(kinds, string(k))
@@ -133,6 +147,6 @@ func printErrors(w io.Writer, errs map[failure.Kind]failure.Count) {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		c := errs[failure.Kind(k)]
-		fmt.Fprintf(w, "  error       %s: %d, e.g. %s\n", k, c.Count, c.Example)
+		fmt.Fprintf(w, "  %-11s %s: %d, e.g. %s\n", label, k, c.Count, c.Example)
 	}
 }

@@ -109,6 +109,13 @@ func playReport(r *playRun, secs float64) *PlayReport {
 		}
 	}
 	rep.Stalls.TotalS = stallTime.Seconds()
+	if h := &m.HLS; h.Players.Load() > 0 {
+		rep.HLS = &HLSReport{
+			Players: h.Players.Load(), PlaylistLoads: h.PlaylistLoads.Load(), Segments: h.Segments.Load(),
+			SegmentBytes: h.SegmentBytes.Load(), MissedSegments: h.MissedSegments.Load(),
+			SegmentLatencyMs: h.SegmentLatency.Snapshot().Summary(1e-3), Errors: h.Errors.Snapshot(),
+		}
+	}
 	rep.Bitrate.PerPlayer = stats.Summarize(perPlayer)
 	if secs > 0 {
 		rep.Bitrate.Total = float64(rep.BytesReceived) * 8 / 1000 / secs

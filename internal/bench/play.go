@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,7 +13,8 @@ import (
 
 // PlayConfig configures the players of a run.
 type PlayConfig struct {
-	// URLs are the streams to play: rtmp://… or http(s)://….flv, where
+	// URLs are the streams to play: rtmp://…, http(s)://….flv (or any
+	// HTTP-FLV path) or http(s)://….m3u8 (HLS), where
 	// "%d" is replaced by a stream number. Player i plays URLs[i%len(URLs)]
 	// (so several URLs mix protocols) with stream number
 	// Start+(i/len(URLs))%Streams.
@@ -25,7 +27,9 @@ type PlayConfig struct {
 	Start   int
 	// Rate is how many players start per second; 0 starts them all at once.
 	Rate float64
-	// Player configures each player (timeouts, TLS).
+	// Player configures each player (timeouts, TLS, HLS buffer). HLS
+	// players share one HTTP client, made for the run unless
+	// Player.HTTPClient is set.
 	Player player.Options
 	// StallGap is the gap between media messages that counts as a stall;
 	// default 1 s.
@@ -40,6 +44,8 @@ type playRun struct {
 	results []player.Result    // written by each player's goroutine when it ends
 	// launched is how many players ramp started; read it after ramp ended.
 	launched int
+	// httpClient is the HTTP client the run made for its HLS players.
+	httpClient *http.Client
 }
 
 func newPlayRun(cfg PlayConfig) *playRun {
@@ -52,7 +58,20 @@ func newPlayRun(cfg PlayConfig) *playRun {
 	for i := range r.recs {
 		r.recs[i] = player.NewRecorder(r.metrics)
 	}
+	if r.cfg.Player.HTTPClient == nil {
+		// Made always, used only by HLS players: a Transport starts
+		// nothing before its first request.
+		r.httpClient = player.NewHTTPClient(r.cfg.Player, cfg.Players)
+		r.cfg.Player.HTTPClient = r.httpClient
+	}
 	return r
+}
+
+// close releases what the run's players shared, once they have ended.
+func (r *playRun) close() {
+	if r.httpClient != nil {
+		r.httpClient.CloseIdleConnections()
+	}
 }
 
 // playerURL is the URL player i plays.

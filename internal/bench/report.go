@@ -15,7 +15,7 @@ const SchemaVersion = "castbench/1"
 // Durations and latencies are in milliseconds (suffix _ms) or seconds
 // (_s), bitrates in kilobits per second (_kbps, 1000 bits). Bytes and
 // bitrates count media payloads (RTMP message bodies, FLV tag bodies),
-// not protocol framing. See docs/castbench.md.
+// not protocol framing (PES payloads for HLS). See docs/castbench.md.
 type Report struct {
 	Schema    string    `json:"schema"`
 	Mode      string    `json:"mode"` // "publish", "play" or "publish-play"
@@ -91,6 +91,27 @@ type PlayReport struct {
 	Stalls        StallReport   `json:"stalls"`
 	// Errors counts the errors that ended players, by kind.
 	Errors map[failure.Kind]failure.Count `json:"errors"`
+	// HLS is what HLS players measured beyond the figures above; absent
+	// when none ran.
+	HLS *HLSReport `json:"hls,omitempty"`
+}
+
+// HLSReport is what HLS players measured beyond every player's figures.
+type HLSReport struct {
+	Players       int64 `json:"players"`        // HLS players started
+	PlaylistLoads int64 `json:"playlist_loads"` // playlists read, masters included
+	Segments      int64 `json:"segments"`       // segments downloaded whole
+	SegmentBytes  int64 `json:"segment_bytes"`  // segment bytes as sent (transport packets)
+	// MissedSegments counts segments that left the playlist before their
+	// player fetched them.
+	MissedSegments int64 `json:"missed_segments"`
+	// SegmentLatencyMs has one value per segment: from the moment its
+	// player read the playlist that first listed it to the end of its
+	// download.
+	SegmentLatencyMs stats.Summary `json:"segment_latency_ms"`
+	// Errors counts the errors players got over, by kind: segments
+	// skipped, playlist reloads that failed.
+	Errors map[failure.Kind]failure.Count `json:"errors"`
 }
 
 // BitrateReport is received bitrate in kbps.
@@ -100,7 +121,8 @@ type BitrateReport struct {
 }
 
 // StallReport counts gaps longer than the stall gap (1 s) between media
-// messages, after a player's first one and until the end of the run.
+// messages, after a player's first one and until the end of the run; for
+// HLS players, the times their modelled playback buffer ran dry.
 type StallReport struct {
 	Count   int64   `json:"count"`
 	Players int64   `json:"players"` // players with at least one stall

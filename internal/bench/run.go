@@ -5,8 +5,9 @@
 //
 // Run does a whole run and returns its Report; cmd/castbench is a thin
 // command line around it. The parts live in sub-packages: stamp (the SEI
-// latency stamp), source (FLV loading and pacing), player (RTMP and
-// HTTP-FLV players), flvscan, stats and failure.
+// latency stamp), source (FLV loading and pacing), player (RTMP, HTTP-FLV
+// and HLS players), flvscan, m3u8 and tsscan (what the players read),
+// stats and failure.
 package bench
 
 import (
@@ -53,6 +54,13 @@ type Progress struct {
 	Stalls          int64   // over the run so far
 	PlayErrors      string
 	PlayErrorsTotal int64
+
+	// HLS players, over the run so far: segments downloaded, their
+	// segment latency, and the errors they got over.
+	HLSSegments  int64
+	SegmentP50Ms float64
+	SegmentP99Ms float64
+	HLSErrors    string
 }
 
 // Errors of Run's configuration check.
@@ -184,6 +192,9 @@ loop:
 	ticker.Stop()
 	cancel()
 	<-allDone
+	if plays != nil {
+		plays.close()
+	}
 	if pubs != nil {
 		<-pubsSettled
 	}
@@ -231,6 +242,12 @@ func (l *liveProgress) sample(now time.Time) Progress {
 		p.Stalls = r.stalls()
 		p.PlayErrors = m.Errors.String()
 		p.PlayErrorsTotal = m.Errors.Total()
+		if p.HLSSegments = m.HLS.Segments.Load(); p.HLSSegments > 0 {
+			seg := m.HLS.SegmentLatency.Snapshot()
+			p.SegmentP50Ms = float64(seg.Percentile(50)) / 1e3
+			p.SegmentP99Ms = float64(seg.Percentile(99)) / 1e3
+		}
+		p.HLSErrors = m.HLS.Errors.String()
 	}
 	return p
 }

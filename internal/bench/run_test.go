@@ -159,7 +159,7 @@ func TestRunRejectsBadConfigs(t *testing.T) {
 		"streams without %d": {Publish: &bench.PublishConfig{Source: src, URL: "rtmp://h/live/s", Streams: 2}},
 		"no players":         {Play: &bench.PlayConfig{URLs: []string{"rtmp://h/live/s"}}},
 		"no URL":             {Play: &bench.PlayConfig{Players: 1}},
-		"HLS":                {Play: &bench.PlayConfig{URLs: []string{"http://h/live/s.m3u8"}, Players: 1}},
+		"DASH":               {Play: &bench.PlayConfig{URLs: []string{"http://h/live/s.mpd"}, Players: 1}},
 		"bad scheme":         {Play: &bench.PlayConfig{URLs: []string{"srt://h:10080"}, Players: 1}},
 		"play streams no %d": {Play: &bench.PlayConfig{URLs: []string{"rtmp://h/live/s"}, Players: 1, Streams: 3}},
 		"negative rate":      {Play: &bench.PlayConfig{URLs: []string{"rtmp://h/live/s"}, Players: 1, Rate: -1}},

@@ -41,6 +41,7 @@ type ClientInfo struct {
 	Protocol string // "rtmp", "http-flv", ...
 	Addr     string // remote address
 	TcURL    string
+	Param    string // the stream URL's query ("?token=x"), for hooks sent on the client's behalf (on_dvr, on_hls)
 }
 
 // Stream is one live stream: its publisher, cached metadata and sequence

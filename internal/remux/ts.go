@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/castd/castd/internal/av"
 	"github.com/castd/castd/internal/format/mpegts"
@@ -34,6 +35,12 @@ type TSOptions struct {
 	// AggregatePureAudio collects PureAudioAggregate of audio per PES while
 	// the stream has no video, as SRS's HLS does.
 	AggregatePureAudio bool
+	// VideoHint and AudioHint are codecs the PMT lists for a track whose own
+	// codec is not known yet (SRS's hls_vcodec and hls_acodec), so a track
+	// that starts late, such as MP3 without a sequence header, is announced
+	// from the first PMT. CodecUnknown lists nothing; the stream's own codec
+	// replaces a hint as soon as it is seen.
+	VideoHint, AudioHint av.Codec
 	// Logger, when set, gets one warning per kind of dropped packet.
 	Logger *slog.Logger
 }
@@ -122,7 +129,19 @@ func NewTSWriter(w io.Writer, opts TSOptions) (*TSWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remux: %w", err)
 	}
-	return &TSWriter{opts: opts, w: w, mux: mux, tablesDue: true, drops: drops{log: opts.Logger, what: "ts"}}, nil
+	switch opts.VideoHint {
+	case av.CodecUnknown, av.CodecH264, av.CodecH265:
+	default:
+		return nil, fmt.Errorf("remux: video hint %s is not a codec the transport stream carries", opts.VideoHint)
+	}
+	switch opts.AudioHint {
+	case av.CodecUnknown, av.CodecAAC, av.CodecMP3:
+	default:
+		return nil, fmt.Errorf("remux: audio hint %s is not a codec the transport stream carries", opts.AudioHint)
+	}
+	t := &TSWriter{opts: opts, w: w, mux: mux, tablesDue: true, drops: drops{log: opts.Logger, what: "ts"}}
+	t.streamsChanged = opts.VideoHint != av.CodecUnknown || opts.AudioHint != av.CodecUnknown
+	return t, nil
 }
 
 // ErrNoWriter is returned by the Write methods of a writer made without one.
@@ -208,17 +227,26 @@ func (t *TSWriter) Stats() TSStats {
 
 func (t *TSWriter) hasVideo() bool { return t.video.codec != av.CodecUnknown }
 
-// streams lists the PMT's streams for the codecs seen so far.
+// streams lists the PMT's streams for the codecs seen so far, or hinted.
 func (t *TSWriter) streams() []mpegts.Stream {
 	var s []mpegts.Stream
-	switch t.video.codec {
+	video := t.video.codec
+	if video == av.CodecUnknown {
+		video = t.opts.VideoHint
+	}
+	switch video {
 	case av.CodecH264:
 		s = append(s, mpegts.Stream{PID: t.opts.VideoPID, Type: mpegts.StreamTypeH264})
 	case av.CodecH265:
 		s = append(s, mpegts.Stream{PID: t.opts.VideoPID, Type: mpegts.StreamTypeH265})
 	}
-	if t.audio.codec != av.CodecUnknown {
+	switch {
+	case t.audio.codec != av.CodecUnknown:
 		s = append(s, mpegts.Stream{PID: t.opts.AudioPID, Type: t.audio.streamType})
+	case t.opts.AudioHint == av.CodecAAC:
+		s = append(s, mpegts.Stream{PID: t.opts.AudioPID, Type: mpegts.StreamTypeAAC})
+	case t.opts.AudioHint == av.CodecMP3:
+		s = append(s, mpegts.Stream{PID: t.opts.AudioPID, Type: mpegts.StreamTypeMPEG1Audio})
 	}
 	return s
 }
@@ -226,10 +254,14 @@ func (t *TSWriter) streams() []mpegts.Stream {
 // appendTablesIfDue writes the PAT and PMT before a frame when they are due.
 func (t *TSWriter) appendTablesIfDue(dst []byte, videoKeyframe bool, dts int64) ([]byte, error) {
 	if t.streamsChanged {
-		if err := t.mux.SetStreams(t.streams()...); err != nil {
-			return dst, fmt.Errorf("remux: update PMT: %w", err)
+		// A codec that only confirms its hint keeps the PMT as it is.
+		if streams := t.streams(); !slices.EqualFunc(streams, t.mux.Streams(), sameStream) {
+			if err := t.mux.SetStreams(streams...); err != nil {
+				return dst, fmt.Errorf("remux: update PMT: %w", err)
+			}
+			t.tablesDue = true
 		}
-		t.streamsChanged, t.tablesDue = false, true
+		t.streamsChanged = false
 	}
 	due := t.tablesDue || videoKeyframe
 	if !t.hasVideo() && (dts-t.lastTablesDTS >= pureAudioTableInterval || dts < t.lastTablesDTS) {
@@ -394,3 +426,6 @@ func (t *TSWriter) appendAudioPES(dst, data []byte, dts int64) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// sameStream compares the PMT fields TSWriter sets.
+func sameStream(a, b mpegts.Stream) bool { return a.PID == b.PID && a.Type == b.Type }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -425,6 +426,8 @@ func TestNewTSWriterOptions(t *testing.T) {
 		"reserved PID": {VideoPID: 0x05},
 		"PMT clash":    {AudioPID: mpegts.DefaultPMTPID},
 		"bad PMT PID":  {PMTPID: 0x1fff},
+		"video hint":   {VideoHint: av.CodecAV1},
+		"audio hint":   {AudioHint: av.CodecOpus},
 	} {
 		if _, err := NewTSWriter(nil, opts); err == nil {
 			t.Errorf("%s: no error", name)
@@ -458,4 +461,120 @@ func TestWriteErrors(t *testing.T) {
 	if err := m.WritePacket(mustPacket(t, av.KindAudio, 0, mp3Frame(10))); err == nil {
 		t.Fatal("mp3: no error")
 	}
+}
+
+// TestCodecHints checks the PMT of the first frame: hinted tracks are listed
+// until the stream's own codec replaces them (SRS's hls_acodec/hls_vcodec).
+func TestCodecHints(t *testing.T) {
+	type stream struct {
+		pid uint16
+		typ mpegts.StreamType
+	}
+	video := func(ms uint32) *av.Packet { return mustPacket(t, av.KindVideo, ms, avcFrame(true, 0, []byte{0x65, 1})) }
+	for _, tc := range []struct {
+		name    string
+		opts    TSOptions
+		packets func() []*av.Packet
+		first   []stream // the PMT before the first frame
+		last    []stream // the PMT at the end
+		pmts    int      // PMT versions seen
+	}{
+		{
+			name: "no hints: MP3 after video changes the PMT",
+			packets: func() []*av.Packet {
+				return []*av.Packet{mustPacket(t, av.KindVideo, 0, avcSequenceHeader(testSPS, testPPS)), video(0), mustPacket(t, av.KindAudio, 10, mp3Frame(50))}
+			},
+			first: []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}},
+			last:  []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeMPEG1Audio}},
+			pmts:  2,
+		},
+		{
+			name: "MP3 hint: one PMT from the start",
+			opts: TSOptions{AudioHint: av.CodecMP3},
+			packets: func() []*av.Packet {
+				return []*av.Packet{mustPacket(t, av.KindVideo, 0, avcSequenceHeader(testSPS, testPPS)), video(0), mustPacket(t, av.KindAudio, 10, mp3Frame(50))}
+			},
+			first: []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeMPEG1Audio}},
+			last:  []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeMPEG1Audio}},
+			pmts:  1,
+		},
+		{
+			name: "AAC hint replaced by MP3",
+			opts: TSOptions{AudioHint: av.CodecAAC},
+			packets: func() []*av.Packet {
+				return []*av.Packet{mustPacket(t, av.KindVideo, 0, avcSequenceHeader(testSPS, testPPS)), video(0), mustPacket(t, av.KindAudio, 10, mp3Frame(50))}
+			},
+			first: []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeAAC}},
+			last:  []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeMPEG1Audio}},
+			pmts:  2,
+		},
+		{
+			name: "H.264 hint on an audio-only stream stays",
+			opts: TSOptions{VideoHint: av.CodecH264},
+			packets: func() []*av.Packet {
+				return []*av.Packet{mustPacket(t, av.KindAudio, 0, aacSequenceHeader(testASC)), mustPacket(t, av.KindAudio, 0, aacFrame([]byte{1, 2}))}
+			},
+			first: []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeAAC}},
+			last:  []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeAAC}},
+			pmts:  1,
+		},
+		{
+			name: "H.265 hint replaced by H.264",
+			opts: TSOptions{VideoHint: av.CodecH265, AudioHint: av.CodecAAC},
+			packets: func() []*av.Packet {
+				return []*av.Packet{mustPacket(t, av.KindAudio, 0, aacSequenceHeader(testASC)), mustPacket(t, av.KindAudio, 0, aacFrame([]byte{1, 2})),
+					mustPacket(t, av.KindVideo, 20, avcSequenceHeader(testSPS, testPPS)), video(20)}
+			},
+			first: []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH265}, {mpegts.DefaultAudioPID, mpegts.StreamTypeAAC}},
+			last:  []stream{{mpegts.DefaultVideoPID, mpegts.StreamTypeH264}, {mpegts.DefaultAudioPID, mpegts.StreamTypeAAC}},
+			pmts:  2,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			tw := newTS(t, &out, tc.opts)
+			var firstPMT []stream
+			for _, p := range tc.packets() {
+				if err := tw.WritePacket(p); err != nil {
+					t.Fatal(err)
+				}
+				if firstPMT == nil && out.Len() > 0 {
+					_, d := demux(t, out.Bytes())
+					for _, s := range d.Programs()[0].Streams {
+						firstPMT = append(firstPMT, stream{s.PID, s.Type})
+					}
+				}
+			}
+			_, d := demux(t, out.Bytes())
+			var last []stream
+			for _, s := range d.Programs()[0].Streams {
+				last = append(last, stream{s.PID, s.Type})
+			}
+			if !slices.Equal(firstPMT, tc.first) || !slices.Equal(last, tc.last) {
+				t.Fatalf("PMT first %v last %v, want %v then %v", firstPMT, last, tc.first, tc.last)
+			}
+			if n := countPMTVersions(out.Bytes()); n != tc.pmts {
+				t.Fatalf("%d PMT versions, want %d", n, tc.pmts)
+			}
+		})
+	}
+}
+
+// countPMTVersions counts the distinct PMT versions in a transport stream.
+func countPMTVersions(b []byte) int {
+	seen := map[byte]bool{}
+	for i := 0; i+188 <= len(b); i += 188 {
+		p := b[i : i+188]
+		pid := uint16(p[1]&0x1f)<<8 | uint16(p[2])
+		if pid != mpegts.DefaultPMTPID || p[1]&0x40 == 0 {
+			continue
+		}
+		off := 4
+		if p[3]&0x20 != 0 {
+			off += 1 + int(p[4])
+		}
+		off += 1 + int(p[off]) // pointer field
+		seen[(p[off+5]>>1)&0x1f] = true
+	}
+	return len(seen)
 }

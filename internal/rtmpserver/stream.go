@@ -145,7 +145,7 @@ func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *str
 	if err := ss.srv.Hooks.OnPublish(ctx, vhost.Hooks, hr); err != nil {
 		return ss.refuse(sr, key, err)
 	}
-	pub, err := ss.srv.Hub.Publish(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL}, vhost.Stream)
+	pub, err := ss.srv.Hub.Publish(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL, Param: req.Param}, vhost.Stream)
 	if err != nil {
 		ss.log.Warn("rtmp: publish refused", "stream", key.String(), "ip", ss.ip, "err", err)
 		if errors.Is(err, hub.ErrStreamBusy) {

@@ -14,6 +14,9 @@
 const players = {
   flv: { lib: 'lib/mpegts.js', attach: (video, url, report, event) => attachMpegts(video, url, 'flv', report, event) },
   ts: { lib: 'lib/mpegts.js', attach: (video, url, report, event) => attachMpegts(video, url, 'mpegts', report, event) },
+  dash: { lib: 'lib/dash.js', attach: attachDash },
+  hls: { lib: 'lib/hls.js', attach: attachHls },
+  file: { lib: '', attach: attachFile },
 };
 
 function attachMpegts(video, url, type, report, event) {
@@ -35,6 +38,91 @@ function attachMpegts(video, url, type, report, event) {
   player.attachMediaElement(video);
   player.load();
   return player;
+}
+
+// attachDash plays an MPD with dash.js. The live delay comes from the MPD
+// (suggestedPresentationDelay) and the clock from its UTCTiming, so the page
+// needs no time server. It returns once dash.js has set up the stream:
+// dash.js learns that playback started from the element's play event, and
+// misses one sent before (it then never refreshes a live MPD).
+function attachDash(video, url, report, event) {
+  const dashjs = window.dashjs;
+  const player = dashjs.MediaPlayer().create();
+  player.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING } });
+  const events = dashjs.MediaPlayer.events;
+  player.on(events.PLAYBACK_ERROR, (e) => report('dash.js playback', e.error ?? e));
+  player.on(events.PERIOD_SWITCH_COMPLETED, (e) => event('dash.js period switch', { to: e.toStreamInfo && e.toStreamInfo.id }));
+  return new Promise((resolve) => {
+    player.on(events.ERROR, (e) => {
+      report('dash.js', e.error ?? e);
+      resolve(player);
+    });
+    player.on(events.STREAM_INITIALIZED, () => {
+      event('dash.js stream initialized', {
+        live: player.isDynamic(), delay: player.getTargetLiveDelay(),
+        tracks: ['video', 'audio'].map((t) => {
+          const track = player.getCurrentTrackFor(t);
+          return track ? { type: t, codec: track.codec } : null;
+        }).filter(Boolean),
+      });
+      resolve(player);
+    });
+    player.initialize(video, url, false);
+  });
+}
+
+// attachFile plays a whole file (a DVR MP4) with the element alone, as a
+// plain <video src> on a web page does; errors come as its error event.
+function attachFile(video, url, report, event) {
+  video.addEventListener('loadedmetadata', () => event('file metadata', {
+    duration: video.duration, width: video.videoWidth, height: video.videoHeight,
+  }), { once: true });
+  video.src = url;
+  return video;
+}
+
+// attachHls plays an HLS playlist (castd's hls_ctx master playlist or a
+// media playlist) with hls.js. Every ERROR event is reported, recoverable
+// ones too: a healthy live stream gives none. It returns once hls.js has
+// read the manifest, or failed to.
+function attachHls(video, url, report, event) {
+  const Hls = window.Hls;
+  if (!Hls.isSupported()) {
+    throw new Error('hls.js: this browser has no MediaSource');
+  }
+  const hls = new Hls({ debug: false, enableWorker: false });
+  const events = Hls.Events;
+  hls.on(events.LEVEL_SWITCHED, (_, data) => event('hls.js level switched', { level: data.level }));
+  hls.on(events.LEVEL_LOADED, (_, data) => {
+    if (data.details.live === false) {
+      event('hls.js playlist is not live', { endSN: data.details.endSN });
+    }
+  });
+  return new Promise((resolve) => {
+    hls.on(events.ERROR, (_, data) => {
+      const detail = { type: data.type, details: data.details, fatal: data.fatal, url: data.url ?? (data.frag && data.frag.url) };
+      // hls.js reports, and itself jumps, the few milliseconds between the
+      // start of the buffer and the first frame when a live stream's audio
+      // and video start apart; playback is unaffected (the frame and time
+      // checks would see otherwise), so it is an event, not an error.
+      if (!data.fatal && data.details === Hls.ErrorDetails.BUFFER_SEEK_OVER_HOLE) {
+        event('hls.js seek over hole', detail);
+        return;
+      }
+      report('hls.js', detail);
+      if (data.fatal) {
+        resolve(hls);
+      }
+    });
+    hls.on(events.MANIFEST_PARSED, (_, data) => {
+      event('hls.js manifest parsed', {
+        levels: data.levels.map((l) => ({ codecs: [l.videoCodec, l.audioCodec].filter(Boolean), uri: l.uri })),
+      });
+      resolve(hls);
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+  });
 }
 
 // plainData turns an error detail into something JSON can carry.

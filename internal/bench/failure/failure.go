@@ -43,6 +43,12 @@ const (
 	// BadData: the server sent something that does not parse (RTMP chunks,
 	// FLV framing, tag headers).
 	BadData Kind = "bad_data"
+	// BadPlaylist: an HLS playlist that does not parse, or a master
+	// playlist whose variant is not a media playlist.
+	BadPlaylist Kind = "bad_playlist"
+	// BadSegment: an HLS segment that is not a well-formed transport
+	// stream, or is larger than castbench reads.
+	BadSegment Kind = "bad_segment"
 	// Other: anything else.
 	Other Kind = "other"
 )
@@ -68,6 +74,7 @@ func Mark(kind Kind, err error) error {
 type HTTPStatusError struct {
 	URL    string
 	Status string // e.g. "404 Not Found"
+	Code   int    // e.g. 404
 }
 
 func (e *HTTPStatusError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.Status) }

@@ -76,7 +76,7 @@ func (p *httpFLVPlayer) open(ctx context.Context) (net.Conn, io.Reader, error) {
 				continue
 			}
 		}
-		return nil, nil, &failure.HTTPStatusError{URL: u.String(), Status: resp.Status}
+		return nil, nil, &failure.HTTPStatusError{URL: u.String(), Status: resp.Status, Code: resp.StatusCode}
 	}
 	return nil, nil, failure.Mark(failure.HTTPStatus, fmt.Errorf("GET %s: more than %d redirects", p.url, maxRedirects))
 }

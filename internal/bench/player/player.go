@@ -3,15 +3,16 @@
 // goroutine), and reports what it receives to a Recorder: bytes, video
 // frames, castbench latency stamps, stalls and how it failed.
 //
-// RTMP (rtmp.go) and HTTP-FLV (httpflv.go) exist today. A new protocol (HLS,
-// SRT, WebRTC) is a new file with a type implementing Player and a case in
-// New.
+// RTMP (rtmp.go), HTTP-FLV (httpflv.go) and HLS (hls.go) exist today. A
+// new protocol (SRT, WebRTC) is a new file with a type implementing Player
+// and a case in New.
 package player
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -39,6 +40,15 @@ type Options struct {
 	ReadTimeout time.Duration
 	// TLS configures https:// players; nil verifies certificates as usual.
 	TLS *tls.Config
+	// HTTPClient is what HLS players fetch playlists and segments with:
+	// share one among the players of a run (NewHTTPClient). nil: each
+	// player makes its own.
+	HTTPClient *http.Client
+	// HLSBuffer is how long an HLS player's modelled playback waits after
+	// its first segment before it starts, which is how late later
+	// segments may come before it stalls. Default: the playlist's target
+	// duration.
+	HLSBuffer time.Duration
 }
 
 const defaultTimeout = 10 * time.Second
@@ -56,6 +66,7 @@ func (o Options) withDefaults() Options {
 // New returns the player for a stream URL:
 //
 //	rtmp://host[:port]/app/stream[?query]   RTMP
+//	http(s)://host[:port]/path.m3u8[?query] HLS (a media or master playlist)
 //	http(s)://host[:port]/path[?query]      HTTP-FLV (any path but .m3u8, .mpd, .ts)
 func New(rawURL string, opt Options) (Player, error) {
 	u, err := url.Parse(rawURL)
@@ -68,8 +79,10 @@ func New(rawURL string, opt Options) (Player, error) {
 		return newRTMP(rawURL, opt)
 	case "http", "https":
 		switch strings.ToLower(path.Ext(u.Path)) {
-		case ".m3u8", ".mpd", ".ts", ".aac", ".mp3":
-			return nil, fmt.Errorf("player: %s: only HTTP-FLV is supported over HTTP for now", rawURL)
+		case ".m3u8":
+			return newHLS(u, opt)
+		case ".mpd", ".ts", ".aac", ".mp3":
+			return nil, fmt.Errorf("player: %s: only HTTP-FLV and HLS (.m3u8) are supported over HTTP for now", rawURL)
 		}
 		return newHTTPFLV(u, opt)
 	}

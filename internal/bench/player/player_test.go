@@ -66,13 +66,15 @@ func TestNewPicksThePlayer(t *testing.T) {
 		"http://h/live/s.flv":             "*player.httpFLVPlayer",
 		"https://h:8443/live/s.flv?k=v":   "*player.httpFLVPlayer",
 		"http://h/live?app=live&stream=s": "*player.httpFLVPlayer",
+		"http://h/live/s.m3u8":            "*player.hlsPlayer",
+		"https://h/live/s.M3U8?token=1":   "*player.hlsPlayer",
 	} {
 		p, err := New(url, Options{})
 		if err != nil || fmt.Sprintf("%T", p) != want {
 			t.Errorf("%s: %T %v, want %s", url, p, err, want)
 		}
 	}
-	for _, url := range []string{"rtmp://h/live", "http://h/live/s.m3u8", "srt://h:10080", "webrtc://h/live/s", "http:///x.flv", "::"} {
+	for _, url := range []string{"rtmp://h/live", "http://h/live/s.mpd", "http://h/live/s.ts", "http:///s.m3u8", "srt://h:10080", "webrtc://h/live/s", "http:///x.flv", "::"} {
 		if p, err := New(url, Options{}); err == nil {
 			t.Errorf("%s: got %T", url, p)
 		}
@@ -321,7 +323,7 @@ func TestHTTPFLVPlayerFailures(t *testing.T) {
 func TestPlayersStopWhileConnecting(t *testing.T) {
 	t.Cleanup(checkGoroutines(t))
 	mute := listen(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-	for _, url := range []string{"rtmp://" + mute + "/live/s", "http://" + mute + "/live/s.flv"} {
+	for _, url := range []string{"rtmp://" + mute + "/live/s", "http://" + mute + "/live/s.flv", "http://" + mute + "/live/s.m3u8"} {
 		p, err := New(url, Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -34,6 +34,8 @@ type Metrics struct {
 	ClockSkew atomic.Int64
 	// Errors counts the errors that ended players, by kind.
 	Errors failure.Counter
+	// HLS gathers what HLS players measure beyond the figures above.
+	HLS HLSMetrics
 
 	started, up, everUp, failed, dropped atomic.Int64
 }
@@ -72,11 +74,12 @@ type Recorder struct {
 	stallDur atomic.Int64 // nanoseconds
 
 	// Player goroutine only.
-	start      time.Time // the connection attempt began
-	isUp       bool
-	firstMedia time.Time
-	lastMedia  time.Time
-	firstFrame time.Time
+	start        time.Time // the connection attempt began
+	isUp         bool
+	bufferStalls bool // the player reports stalls itself (UseBufferStalls)
+	firstMedia   time.Time
+	lastMedia    time.Time
+	firstFrame   time.Time
 	// Timestamps of the first and latest video frames, in milliseconds.
 	firstFrameTS, lastFrameTS int64
 }
@@ -106,7 +109,7 @@ func (r *Recorder) Media(now time.Time, n int) {
 	switch {
 	case r.firstMedia.IsZero():
 		r.firstMedia = now
-	case now.Sub(r.lastMedia) > r.m.stallGap():
+	case !r.bufferStalls && now.Sub(r.lastMedia) > r.m.stallGap():
 		r.stalls.Add(1)
 		r.stallDur.Add(int64(now.Sub(r.lastMedia)))
 	}
@@ -142,6 +145,24 @@ func (r *Recorder) Stamp(now time.Time, s stamp.Stamp) {
 	r.stamps.Add(1)
 }
 
+// UseBufferStalls makes the player report its stalls with Stall instead of
+// the recorder counting gaps between media messages: an HLS player gets its
+// media a segment at a time, seconds apart, and models a playback buffer
+// to tell when it would run dry. Call it before the first Media.
+func (r *Recorder) UseBufferStalls() { r.bufferStalls = true }
+
+// Stall records a stall that lasted d.
+func (r *Recorder) Stall(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	r.stalls.Add(1)
+	r.stallDur.Add(int64(d))
+}
+
+// HLS returns the HLS metrics of the run, for HLS players to report to.
+func (r *Recorder) HLS() *HLSMetrics { return &r.m.HLS }
+
 // Bytes returns the media payload bytes received so far.
 func (r *Recorder) Bytes() int64 { return r.bytes.Load() }
 
@@ -150,9 +171,10 @@ func (r *Recorder) Stalls() int64 { return r.stalls.Load() }
 
 // Finish ends the player at now with the error Play returned (nil for a
 // normal stop) and returns its result. A gap since the last media message
-// longer than the stall gap counts as a stall too.
+// longer than the stall gap counts as a stall too (unless the player
+// reports its own stalls).
 func (r *Recorder) Finish(now time.Time, err error) Result {
-	if !r.lastMedia.IsZero() && now.Sub(r.lastMedia) > r.m.stallGap() {
+	if !r.bufferStalls && !r.lastMedia.IsZero() && now.Sub(r.lastMedia) > r.m.stallGap() {
 		r.stalls.Add(1)
 		r.stallDur.Add(int64(now.Sub(r.lastMedia)))
 	}

@@ -122,3 +122,21 @@ func TestRecorderFailures(t *testing.T) {
 		t.Errorf("skew %d, latency %+v", m.ClockSkew.Load(), m.Latency.Snapshot().Summary(1))
 	}
 }
+
+// A player that reports its own stalls (HLS) gets no stall from gaps
+// between media messages, at the end of the run neither.
+func TestRecorderBufferStalls(t *testing.T) {
+	r := NewRecorder(&Metrics{})
+	t0 := time.Unix(1000, 0)
+	r.Connecting(t0)
+	r.UseBufferStalls()
+	r.Media(t0, 100)
+	r.Media(t0.Add(5*time.Second), 100) // a segment later
+	r.Stall(0)                          // not a stall
+	r.Stall(-time.Second)               // nor this
+	r.Stall(700 * time.Millisecond)
+	res := r.Finish(t0.Add(20*time.Second), nil)
+	if res.Stalls != 1 || res.StallTime != 700*time.Millisecond || r.HLS() != &r.m.HLS {
+		t.Errorf("%d stalls for %v", res.Stalls, res.StallTime)
+	}
+}

@@ -38,32 +38,38 @@ func (r *Reader) Find(codec av.Codec, nalus []byte, lengthSize int) (Stamp, bool
 		if n == 0 {
 			continue
 		}
-		switch codec {
-		case av.CodecH264:
-			t := av.H264NALUType(nalu)
-			if t >= av.H264NALSlice && t <= av.H264NALIDR {
-				return Stamp{}, false
-			}
-			if t == av.H264NALSEI {
-				if s, ok := r.findInSEI(nalu[1:]); ok {
-					return s, true
-				}
-			}
-		case av.CodecH265:
-			t := av.H265NALUType(nalu)
-			if t < 32 { // VCL NAL unit types are 0..31
-				return Stamp{}, false
-			}
-			if t == av.H265NALPrefixSEI && len(nalu) >= 2 {
-				if s, ok := r.findInSEI(nalu[2:]); ok {
-					return s, true
-				}
-			}
-		default:
-			return Stamp{}, false
+		if s, found, stop := r.inNALU(codec, nalu); found || stop {
+			return s, found
 		}
 	}
 	return Stamp{}, false
+}
+
+// inNALU looks at one NAL unit of a frame: found when it is an SEI unit
+// holding a stamp, stop when the search is over (a coded slice, which SEI
+// must precede, or a codec without stamps).
+func (r *Reader) inNALU(codec av.Codec, nalu []byte) (s Stamp, found, stop bool) {
+	switch codec {
+	case av.CodecH264:
+		t := av.H264NALUType(nalu)
+		if t >= av.H264NALSlice && t <= av.H264NALIDR {
+			return Stamp{}, false, true
+		}
+		if t == av.H264NALSEI {
+			s, found = r.findInSEI(nalu[1:])
+		}
+	case av.CodecH265:
+		t := av.H265NALUType(nalu)
+		if t < 32 { // VCL NAL unit types are 0..31
+			return Stamp{}, false, true
+		}
+		if t == av.H265NALPrefixSEI && len(nalu) >= 2 {
+			s, found = r.findInSEI(nalu[2:])
+		}
+	default:
+		return Stamp{}, false, true
+	}
+	return s, found, false
 }
 
 // findInSEI looks for a castbench message among the sei_messages of an SEI
