@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=""
 command -v ffmpeg >/dev/null 2>&1 || need="$need ffmpeg"
 command -v ffprobe >/dev/null 2>&1 || need="$need ffmpeg"
+# libsrt's own tools, the reference the SRT interop tests run against.
+command -v srt-live-transmit >/dev/null 2>&1 || need="$need srt-tools"
 # The race detector needs cgo, so a C compiler.
 command -v gcc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 # The browser tests (internal/e2e/browser*_test.go) play streams in Chromium.

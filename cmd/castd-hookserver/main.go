@@ -2,11 +2,14 @@
 // accepts every hook on any path (/api/v1/clients, /api/v1/streams,
 // /api/v1/sessions, /api/v1/dvrs, /api/v1/hls...), prints each as one JSON
 // line on stdout, answers "0", and lists what it received at
-// GET /api/v1/hooks. Flags make it reject hooks, to try castd's behaviour:
+// GET /api/v1/hooks. Flags make it reject hooks, or answer slowly, to try
+// castd's behaviour:
 //
 //	castd-hookserver -reject on_publish,on_play
 //	castd-hookserver -reject-stream 'private*' -status 403
+//	castd-hookserver -reject on_play -reject-stream 'paid*' -status 302
 //	castd-hookserver -reject all -body '{"code":1}' -delay 2s
+//	castd-hookserver -delay 40s -delay-stream 'slow*' -delay-actions on_publish
 package main
 
 import (
@@ -38,10 +41,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8085", "address to listen on")
 	reject := fs.String("reject", "", "comma-separated actions to reject (on_connect,on_publish,on_play...), or all")
-	rejectStream := fs.String("reject-stream", "", "reject hooks whose stream matches this pattern (path.Match, e.g. 'private*')")
+	rejectStream := fs.String("reject-stream", "", "reject hooks whose stream matches this pattern (path.Match, e.g. 'private*'); with -reject, only those actions")
 	status := fs.Int("status", http.StatusOK, "HTTP status of a rejection")
 	body := fs.String("body", hookserver.DefaultRejectBody, "body of a rejection")
-	delay := fs.Duration("delay", 0, "wait this long before every answer (e.g. 2s)")
+	location := fs.String("location", "", "Location header of a 3xx rejection (default "+hookserver.RedirectPath+" on this server)")
+	delay := fs.Duration("delay", 0, "wait this long before answering (e.g. 2s)")
+	delayActions := fs.String("delay-actions", "", "comma-separated actions -delay applies to (default every action)")
+	delayStream := fs.String("delay-stream", "", "pattern of the streams -delay applies to (default every stream)")
 	keep := fs.Int("keep", hookserver.DefaultKeep, "hooks kept for GET "+hookserver.HooksPath)
 	quiet := fs.Bool("quiet", false, "do not print hooks")
 	fs.Usage = func() {
@@ -64,12 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		fmt.Fprintf(stderr, "castd-hookserver: -status %d is not an HTTP status\n", *status)
 		return 2
 	}
-	opt := hookserver.Options{RejectStream: *rejectStream, Status: *status, Body: *body, Delay: *delay, Keep: *keep}
-	for _, a := range strings.Split(*reject, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			opt.Reject = append(opt.Reject, a)
-		}
-	}
+	opt := hookserver.Options{RejectStream: *rejectStream, Status: *status, Body: *body, Location: *location,
+		Delay: *delay, DelayActions: list(*delayActions), DelayStream: *delayStream, Keep: *keep,
+		Reject: list(*reject)}
 	if !*quiet {
 		opt.Log = stdout
 	}
@@ -100,4 +103,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	<-done
 	return 0
+}
+
+// list splits a comma-separated flag, dropping spaces and empty items.
+func list(flag string) []string {
+	var out []string
+	for _, a := range strings.Split(flag, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/httpx"
 	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/metrics"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/sysinfo"
 )
@@ -22,6 +25,10 @@ const (
 	CodeSuccess        = 0
 	CodeTestError      = 100
 	CodeBadRequest     = 400
+	CodeConfigInvalid  = 1023
+	CodeConfigRaw      = 1060 // raw API: unknown rpc
+	CodeRawDisabled    = 1061 // raw API or its reload is off
+	CodeExporterOff    = 1090 // /metrics while the exporter is disabled
 	CodeNoVhost        = 2014
 	CodeStreamNotFound = 2048
 	CodeClientNotFound = 2049
@@ -50,6 +57,18 @@ type API struct {
 	// OwnPort is true when the API listens on its own port; only then does
 	// it answer "/" (when it shares the HTTP server's port, "/" is static files).
 	OwnPort bool
+
+	// Config returns the running config (raw, clusters, metrics read it).
+	Config func() *conf.Config
+	// Reload asks for a reload of the config as SIGHUP does, for
+	// /api/v1/raw?rpc=reload (nil: that call answers 1061); ReloadStatus
+	// reports the last reload for rpc=reload-fetch (nil: none yet).
+	Reload       func()
+	ReloadStatus func() ReloadStatus
+	// Hooks counts hook calls and HookLatency times them, for /metrics;
+	// either may be nil.
+	Hooks       *hooks.Counters
+	HookLatency *metrics.HistogramVec
 }
 
 // envelope is the header of most answers.
@@ -79,12 +98,22 @@ func (a *API) Mount(mux *httpx.Mux) {
 	handle("/api/v1/versions", a.Versions)
 	handle("/api/v1/summaries", a.summaries)
 	handle("/api/v1/authors", a.authors)
+	handle("/api/v1/rusages", a.rusages)
+	handle("/api/v1/self_proc_stats", a.selfProcStats)
+	handle("/api/v1/system_proc_stats", a.systemProcStats)
+	handle("/api/v1/meminfos", a.meminfos)
+	handle("/api/v1/features", a.features)
+	handle("/api/v1/raw", a.raw)
+	handle("/api/v1/clusters", a.clusters)
 	handle("/api/v1/vhosts/", a.vhosts)
 	handle("/api/v1/streams/", a.streams)
 	handle("/api/v1/clients/", a.clients)
 	handle("/api/v1/tests/requests", a.testRequests)
 	handle("/api/v1/tests/errors", a.testErrors)
 	handle("/api/v1/tests/redirects", a.testRedirects)
+	// SRS mounts /metrics on the API too; it answers {"code":1090} while
+	// the exporter is off. Prometheus text is never wrapped in JSONP.
+	mux.Handle("/metrics", http.HandlerFunc(a.Metrics))
 }
 
 func (a *API) root(w http.ResponseWriter, r *http.Request) {

@@ -60,6 +60,17 @@ type summaryData struct {
 }
 
 func (a *API) summaries(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteJSON(w, r, struct {
+		envelope
+		Data summaryData `json:"data"`
+	}{a.ok(), a.summaryData()})
+}
+
+// SummariesData is the data of /api/v1/summaries, which the heartbeat
+// sends too when heartbeat.summaries is on.
+func (a *API) SummariesData() any { return a.summaryData() }
+
+func (a *API) summaryData() summaryData {
 	sm := a.Sys.Last()
 	now := time.Now()
 	u := a.Stats.ServerUsage()
@@ -86,8 +97,5 @@ func (a *API) summaries(w http.ResponseWriter, r *http.Request) {
 			ConnSysUDP: sm.System.ConnSysUDP, ConnSrs: conns,
 		},
 	}
-	httpx.WriteJSON(w, r, struct {
-		envelope
-		Data summaryData `json:"data"`
-	}{a.ok(), d})
+	return d
 }

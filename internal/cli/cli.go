@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/confwatch"
 	"github.com/castd/castd/internal/logging"
 	"github.com/castd/castd/internal/server"
 	"github.com/castd/castd/internal/version"
@@ -30,6 +32,9 @@ type Env struct {
 	Signals <-chan os.Signal
 	// Started, when set, receives the server once it listens (tests).
 	Started func(*server.Server)
+	// Watch tunes inotify_auto_reload's watcher (tests shorten the
+	// debounce); the zero value is the default.
+	Watch confwatch.Options
 }
 
 // flags are the parsed command line.
@@ -116,8 +121,13 @@ func Run(ctx context.Context, env Env) int {
 		return 0
 	}
 	path, envOnly := conf.Source(f.config, f.envOnly, env.LookupEnv)
-	load := func() (*conf.Config, error) { return loadConfig(path, envOnly, env.LookupEnv) }
-	cfg, err := load()
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "castd: %v\n", err)
+		return 1
+	}
+	load := &loader{path: path, envOnly: envOnly, lookup: env.LookupEnv, dir: wd}
+	cfg, err := load.load()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "castd: %v\n", err)
 		return 1
@@ -131,32 +141,60 @@ func Run(ctx context.Context, env Env) int {
 		return 1
 	}
 	if f.test {
-		fmt.Fprintf(env.Stdout, "castd: the config %s is valid\n", describeSource(path, envOnly))
+		fmt.Fprintf(env.Stdout, "castd: the config %s is valid\n", load.describe())
 		return 0
 	}
-	return serve(ctx, env, cfg, path, envOnly, load)
+	return serve(ctx, env, cfg, load)
 }
 
-func describeSource(path string, envOnly bool) string {
+func (l *loader) describe() string {
 	switch {
-	case envOnly:
+	case l.envOnly:
 		return "from the environment"
-	case path == "":
+	case l.path == "":
 		return "embedded default"
 	}
-	return path
+	return l.path
 }
 
-// loadConfig reads the file, the environment only, or the embedded default.
-func loadConfig(path string, envOnly bool, lookup func(string) (string, bool)) (*conf.Config, error) {
-	opt := conf.Options{LookupEnv: lookup}
+// loader reads the config the command line names: a file, the
+// environment only, or the embedded default. It reads relative paths (the
+// file and its includes) against the directory castd started in, so a
+// reload after work_dir changed the directory reads the same files.
+type loader struct {
+	path    string
+	envOnly bool
+	lookup  func(string) (string, bool)
+	dir     string // the directory castd started in
+
+	files []string // absolute paths the last successful load read
+}
+
+// load reads the config and remembers which files it read.
+func (l *loader) load() (*conf.Config, error) {
+	var read []string
+	opt := conf.Options{LookupEnv: l.lookup, ReadFile: func(name string) ([]byte, error) {
+		abs := name
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(l.dir, abs)
+		}
+		read = append(read, abs)
+		return os.ReadFile(abs)
+	}}
+	var cfg *conf.Config
+	var err error
 	switch {
-	case envOnly:
-		return conf.LoadEnvOnly(opt)
-	case path == "":
-		return conf.Default(opt)
+	case l.envOnly:
+		cfg, err = conf.LoadEnvOnly(opt)
+	case l.path == "":
+		cfg, err = conf.Default(opt)
+	default:
+		cfg, err = conf.Load(l.path, opt)
 	}
-	return conf.Load(path, opt)
+	if err == nil {
+		l.files = read
+	}
+	return cfg, err
 }
 
 // checkStatsNetwork is SRS's check that stats.network names one of this

@@ -15,7 +15,7 @@ import (
 )
 
 // serve runs the server until a quit signal or ctx ends it.
-func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly bool, load func() (*conf.Config, error)) int {
+func serve(ctx context.Context, env Env, cfg *conf.Config, load *loader) int {
 	if cfg.WorkDir != "" && cfg.WorkDir != "./" {
 		if err := os.Chdir(cfg.WorkDir); err != nil {
 			fmt.Fprintf(env.Stderr, "castd: work_dir %s: %v\n", cfg.WorkDir, err)
@@ -34,7 +34,7 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 	}
 	wd, _ := os.Getwd()
 	log.Info("castd starting", "version", version.Version, "srs_compatible", version.SRSVersion,
-		"config", describeSource(path, envOnly), "cwd", wd, "pid", os.Getpid())
+		"config", load.describe(), "cwd", wd, "pid", os.Getpid())
 	if cfg.Daemon {
 		log.Info("daemon on: castd stays in the foreground; run it under systemd, docker or a supervisor to detach")
 	}
@@ -45,7 +45,15 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 	}
 	defer unlock()
 
-	srv := server.New(cfg, server.Options{Logger: log, Argv: strings.Join(append([]string{"castd"}, env.Args...), " ")})
+	// The API's rpc=reload takes the same path as SIGHUP, in this loop.
+	apiReload := make(chan struct{}, 1)
+	srv := server.New(cfg, server.Options{Logger: log, Argv: strings.Join(append([]string{"castd"}, env.Args...), " "),
+		RequestReload: func() {
+			select {
+			case apiReload <- struct{}{}:
+			default: // one pending request is enough
+			}
+		}})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := srv.Start(runCtx); err != nil {
@@ -62,6 +70,10 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 		defer signal.Stop(ch)
 		sigs = ch
 	}
+	auto := &autoReload{log: log, opt: env.Watch}
+	auto.opt.Log = log
+	defer auto.close()
+	auto.follow(cfg, load)
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
 	for {
@@ -70,10 +82,23 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 			cancel()
 			<-done
 			return 0
+		case <-auto.C():
+			log.Info("inotify_auto_reload: the config changed, reloading")
+			if cfg := reload(log, srv, load); cfg != nil {
+				auto.follow(cfg, load)
+			}
+		case <-apiReload:
+			log.Info("reload requested", "by", "http api raw_api")
+			if cfg := reload(log, srv, load); cfg != nil {
+				auto.follow(cfg, load)
+			}
 		case sig := <-sigs:
 			switch signalAction(sig) {
 			case actionReload:
-				reload(log, srv, load)
+				log.Info("reload requested", "signal", sig.String())
+				if cfg := reload(log, srv, load); cfg != nil {
+					auto.follow(cfg, load)
+				}
 			case actionReopenLog:
 				if err := out.Reopen(); err != nil {
 					log.Error("reopen log file", "err", err)
@@ -98,16 +123,22 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, path string, envOnly 
 	}
 }
 
-// reload re-reads the config; a config that does not load changes nothing.
-func reload(log *slog.Logger, srv *server.Server, load func() (*conf.Config, error)) {
-	cfg, err := load()
+// reload re-reads the config and applies it; it returns the new config,
+// or nil when it did not load, which changes nothing.
+func reload(log *slog.Logger, srv *server.Server, load *loader) *conf.Config {
+	cfg, err := load.load()
+	if err == nil {
+		err = checkLimits(cfg)
+	}
 	if err != nil {
 		log.Error("reload failed, the running config is unchanged", "err", err)
-		return
+		srv.ReloadFailed(err) // for the API's reload-fetch
+		return nil
 	}
 	ch := srv.Reload(cfg)
 	log.Info("reload done", "vhosts_added", len(ch.VhostsAdded), "vhosts_removed", len(ch.VhostsRemoved),
 		"vhosts_changed", len(ch.VhostsChanged), "listeners_changed", len(ch.Listeners))
+	return cfg
 }
 
 // writePIDFile writes the pid and holds a lock on the file while castd

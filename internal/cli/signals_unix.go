@@ -38,5 +38,5 @@ func checkLimits(cfg *conf.Config) error {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return nil // nothing to check against
 	}
-	return conf.CheckMaxConnections(cfg, lim.Cur)
+	return conf.CheckMaxConnections(cfg, uint64(lim.Cur)) // int64 on FreeBSD
 }

@@ -47,7 +47,8 @@ func TestRegistryConsistent(t *testing.T) {
 	}
 	// The directives the brief lists as built.
 	for _, p := range []string{"listen", "daemon", "http_api.listen", "http_server.dir", "vhost.play.gop_cache",
-		"vhost.publish.normal_timeout", "vhost.http_remux.guess_has_av", "vhost.http_static.dir", "server_id"} {
+		"vhost.publish.normal_timeout", "vhost.http_remux.guess_has_av", "vhost.http_static.dir", "server_id",
+		"vhost.hls", "vhost.hls.hls_ctx", "vhost.hls.hls_keys"} {
 		if e, _ := Lookup(p); e.Status != StatusImplemented {
 			t.Errorf("%s should be implemented", p)
 		}
@@ -58,8 +59,8 @@ func TestRegistryConsistent(t *testing.T) {
 			t.Errorf("%s should be accepted without effect", p)
 		}
 	}
-	if e, _ := Lookup("vhost.hls"); e.Status != StatusPending {
-		t.Error("hls is not built yet")
+	if e, _ := Lookup("vhost.forward"); e.Status != StatusPending {
+		t.Error("forward is not built yet")
 	}
 }
 
@@ -244,15 +245,15 @@ func TestDefaultConfig(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	c := mustParse(t, `listen 1935;
 tencentcloud_cls { enabled on; }
-http_api { enabled on; raw_api { enabled on; } }
+rtc_server { enabled on; }
 vhost a {
-    hls { enabled on; }
+    exec { enabled on; }
     dash { enabled off; }
     play { gop_cache on; }
     publish { kickoff_for_idle 5; }
 }
 vhost b {
-    hls { enabled on; }
+    exec { enabled on; }
 }`)
 	var got []string
 	for _, f := range Unsupported(c.Root) {
@@ -260,8 +261,8 @@ vhost b {
 	}
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
-		"http_api.raw_api=not yet@test.conf:3",
-		"vhost.hls=not yet@test.conf:5",
+		"rtc_server=not yet@test.conf:3",
+		"vhost.exec=not yet@test.conf:5",
 		"vhost.publish.kickoff_for_idle=not yet@test.conf:8",
 	}
 	if !slices.Equal(got, want) {

@@ -118,6 +118,10 @@ func TestAsyncOverflow(t *testing.T) {
 	if got := c.Counters().Get(OnHLS).Drops; got != 2 {
 		t.Fatalf("%d drops, want 2", got)
 	}
+	// b's first hook leaves the queue at once for its own worker; wait
+	// until it is in flight so that the next ones stay queued.
+	c.OnDVR(h, b, DVRFile{})
+	waitFor(t, "b's first hook", func() bool { return len(hs.requests()) == 2 })
 	c.OnDVR(h, b, DVRFile{}) // the 3rd queued hook in all
 	c.OnDVR(h, b, DVRFile{}) // over the total of 3
 	if got := c.Counters().Get(OnDVR).Drops; got != 1 {

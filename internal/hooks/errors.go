@@ -33,7 +33,10 @@ func (e *Error) Error() string {
 		who = " for client " + e.ClientID
 	}
 	if e.Err != nil {
-		return fmt.Sprintf("hook %s %s%s: %v", e.Event, e.URL, who, e.Err)
+		if e.Request == "" { // on_hls_notify is a GET
+			return fmt.Sprintf("hook %s %s%s: %v", e.Event, e.URL, who, e.Err)
+		}
+		return fmt.Sprintf("hook %s %s%s: %v, no answer, request %s", e.Event, e.URL, who, e.Err, e.Request)
 	}
 	return fmt.Sprintf("hook %s %s%s: %s (code %d), status %d, response %s, request %s",
 		e.Event, e.URL, who, e.Reason, e.Code, e.Status, strconv.Quote(e.Body), e.Request)

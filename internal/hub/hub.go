@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/castd/castd/internal/av"
@@ -82,6 +83,17 @@ type Hub struct {
 	mu   sync.Mutex
 	byID map[string]*Stream
 	all  map[Key]*Stream
+
+	// Every slow-viewer skip of the server's life, for metrics: a stream's
+	// own counts go when it is freed.
+	droppedPackets atomic.Int64
+	viewerSkips    atomic.Int64
+}
+
+// ViewerDrops returns how many packets slow viewers skipped, and how many
+// times a viewer fell behind, since the hub was created.
+func (h *Hub) ViewerDrops() (packets, skips int64) {
+	return h.droppedPackets.Load(), h.viewerSkips.Load()
 }
 
 // New returns an empty hub.

@@ -282,6 +282,9 @@ func TestSlowViewerSkipsToNewestKeyframeWithBoundedMemory(t *testing.T) {
 	if slow.Drops() == 0 || slow.Skips() != 1 {
 		t.Fatalf("drops=%d skips=%d, want drops>0 and one skip", slow.Drops(), slow.Skips())
 	}
+	if packets, skips := h.ViewerDrops(); packets != slow.Drops() || skips != 1 {
+		t.Fatalf("hub totals: %d packets, %d skips; the viewer counted %d", packets, skips, slow.Drops())
+	}
 	want := "audio-sh@0 video-sh@0 video-key@59000"
 	if d := describe(got); !strings.HasPrefix(d, want) {
 		t.Fatalf("after a skip: %s\nwant prefix %s", d, want)

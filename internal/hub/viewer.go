@@ -208,6 +208,8 @@ func (v *Viewer) skipLocked() {
 	}
 	v.drops.Add(lost + int64(v.cursor-from))
 	v.skips.Add(1)
+	s.hub.droppedPackets.Add(lost + int64(v.cursor-from))
+	s.hub.viewerSkips.Add(1)
 	v.setPrefix(s.audioSH, s.videoSH)
 }
 

@@ -57,6 +57,14 @@ func TestCheck(t *testing.T) {
 		{"deny wins over allow", []string{"allow play 11.12.13.14", "deny play 11.12.13.14"}, Play, "11.12.13.14", CodeSecurityDeny},
 		{"deny wins whatever the order", []string{"deny play 11.12.13.14", "allow play all"}, Play, "11.12.13.14", CodeSecurityDeny},
 		{"allow all except one", []string{"deny play 11.12.13.14", "allow play all"}, Play, "11.12.13.15", 0},
+		// SRS's defaults with rules of both kinds: any allow rule, of either
+		// kind, makes "no match" a rejection; deny rules alone never do.
+		{"deny publish all, allow play all: publish", []string{"deny publish all", "allow play all"}, Publish, "1.2.3.4", CodeSecurityDeny},
+		{"deny publish all, allow play all: play", []string{"deny publish all", "allow play all"}, Play, "1.2.3.4", 0},
+		{"allow of the other kind forbids", []string{"allow publish 1.2.3.4", "deny play 5.6.7.8"}, Play, "9.9.9.9", CodeSecurityAllow},
+		{"deny of both kinds, no match", []string{"deny publish 5.6.7.8", "deny play 5.6.7.8"}, Play, "9.9.9.9", 0},
+		{"allow all then deny all", []string{"allow play all", "deny play all"}, Play, "9.9.9.9", CodeSecurityDeny},
+		{"deny of the other kind does not apply", []string{"deny publish all", "allow publish all"}, Play, "9.9.9.9", CodeSecurityAllow},
 		// IPv4 CIDR (#2914).
 		{"deny cidr", []string{"deny publish 10.0.0.0/8"}, Publish, "10.200.1.2", CodeSecurityDeny},
 		{"deny cidr miss", []string{"deny publish 10.0.0.0/8"}, Publish, "11.0.0.1", 0},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,8 +25,12 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Reload applies a new config without dropping connections that it does not
 // affect: vhost settings reach live streams and players, listeners open and
 // close, max_connections changes. Settings SRS cannot reload either are
-// logged as needing a restart. It returns what changed.
+// logged as needing a restart. It returns what changed. Reloads (SIGHUP,
+// inotify_auto_reload, the API) run one at a time.
 func (s *Server) Reload(cfg *conf.Config) conf.Changes {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	defer s.noteReload(nil) // for the API's reload-fetch
 	s.mu.Lock()
 	old := s.cfg
 	s.cfg = cfg
@@ -35,23 +40,37 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 		s.log.Info("reload: config unchanged")
 		return ch
 	}
-	for _, item := range ch.NeedRestart {
+	for _, item := range needRestart(ch) {
 		s.log.Warn("reload: setting changed but cannot be applied until castd restarts", "setting", item)
 	}
 	if ch.MaxConnections {
 		s.limit.max.Store(int64(cfg.MaxConnections))
-		s.log.Info("reload: max_connections", "value", cfg.MaxConnections)
+		s.log.Info("reload: max_connections", "value", cfg.MaxConnections, "connections", s.limit.n.Load())
 	}
 	s.reloadListeners(old, cfg, ch)
 	s.reloadStreams(cfg, ch)
+	s.reloadEgress(cfg)
 	for _, v := range ch.VhostsAdded {
 		s.log.Info("reload: vhost enabled", "vhost", v)
 	}
 	for _, v := range ch.VhostsRemoved {
 		s.log.Info("reload: vhost disabled; its live connections stay, new ones are refused", "vhost", v)
 	}
+	for _, vc := range ch.VhostsChanged {
+		s.log.Info("reload: vhost changed", "vhost", vc.Name, "sections", strings.Join(vc.Sections, ","))
+	}
 	s.logUnsupported(cfg)
 	return ch
+}
+
+// needRestart adds to what conf.Diff names the settings castd reads only
+// at start: the server id is in the API, the hooks and the id file.
+func needRestart(ch conf.Changes) []string {
+	out := slices.Clone(ch.NeedRestart)
+	if slices.Contains(ch.Sections, "server_id") {
+		out = append(out, "server_id")
+	}
+	return out
 }
 
 // reloadListeners opens and closes RTMP endpoints, restarts HTTP listeners
@@ -60,6 +79,7 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 func (s *Server) reloadListeners(old, cfg *conf.Config, ch conf.Changes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.reloadSidecarsLocked(cfg) // after the HTTP listeners they follow
 	for ep, r := range s.rtmpLns {
 		if !slices.Contains(cfg.Listen, ep) {
 			r.stop()
@@ -116,12 +136,22 @@ func (s *Server) reloadStreams(cfg *conf.Config, ch conf.Changes) {
 		st.SetOptions(streamOptions(v))
 		vo := viewerOptions(v)
 		st.UpdateViewers(func(vw *hub.Viewer) {
+			if !isPlayer(vw.Info()) {
+				return // outputs (DVR, HLS, DASH, relays) read with their own settings
+			}
 			o := vo
 			o.StopOnUnpublish = vw.Options().StopOnUnpublish // a protocol property, not config
 			vw.SetOptions(o)
 		})
 		s.log.Info("reload: stream settings updated", "stream", st.Key.String(), "vhost", v.Name)
 	}
+}
+
+// isPlayer reports a viewer that is a client playing the stream (RTMP,
+// HTTP-FLV/TS/AAC/MP3), which play{} configures, as opposed to an output
+// of castd's own that reads it with fixed or dvr{} settings.
+func isPlayer(c hub.ClientInfo) bool {
+	return c.Addr != "" && (c.Protocol == "rtmp" || strings.HasPrefix(c.Protocol, "http-"))
 }
 
 // Drain is SRS's graceful quit: wait grace_start_wait, stop accepting, wait
@@ -140,9 +170,11 @@ func (s *Server) Drain(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-	// Send the hooks still queued (on_dvr, on_hls) within the final wait.
+	// Let outputs finish what the last publishers left (DVR files) and send
+	// the hooks still queued (on_dvr, on_hls) within the final wait.
 	final, cancel := context.WithTimeout(ctx, max(cfg.GraceFinalWait, time.Second))
 	defer cancel()
+	s.waitEgress(final)
 	_ = s.hooks.Shutdown(final)
 	sleep(ctx, cfg.GraceFinalWait)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/castd/castd/internal/httpstream"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
+	"github.com/castd/castd/internal/metrics"
 	"github.com/castd/castd/internal/protocol/rtmp"
 	"github.com/castd/castd/internal/rtmpserver"
 	"github.com/castd/castd/internal/stats"
@@ -33,6 +34,12 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Argv   string // the command line, for the API's summaries
+	// HookTimeout bounds each hook call; 0 is SRS's 30 s. Not a directive:
+	// tests shorten it to see a timeout reject a client.
+	HookTimeout time.Duration
+	// RequestReload asks for a reload as SIGHUP does, for the API's
+	// /api/v1/raw?rpc=reload; nil answers that call with code 1061.
+	RequestReload func()
 }
 
 // Server is a running castd.
@@ -61,6 +68,9 @@ type Server struct {
 	httpSrv   []*running // one per http_server.listen endpoint
 	sharedAPI bool       // the API is mounted on the HTTP server's port
 	wg        sync.WaitGroup
+	reloadMu  sync.Mutex // one Reload at a time
+	reloads   reloadStatus
+	extra     sidecars // HTTPS and exporter listeners
 }
 
 // running is one open listener and how to stop it.
@@ -83,7 +93,9 @@ func New(cfg *conf.Config, opt Options) *Server {
 	s.limit.max.Store(int64(cfg.MaxConnections))
 	s.stats = stats.New(nil)
 	s.sys = sysinfo.NewSampler()
-	s.hooks = hooks.New(hooks.Options{ServerID: s.id, ServiceID: s.service, Log: log})
+	latency := metrics.NewHistogramVec("event", metrics.LatencyBounds)
+	s.hooks = hooks.New(hooks.Options{ServerID: s.id, ServiceID: s.service, Log: log, Timeout: opt.HookTimeout,
+		Metrics: hookLatency{latency}})
 	s.stream = &httpstream.Server{Stats: s.stats, Hooks: s.hooks, Log: log, Vhost: s.httpVhost}
 	s.hub = hub.New(hub.Options{Logger: log, Events: hub.Events{
 		Published:   s.published,
@@ -91,9 +103,12 @@ func New(cfg *conf.Config, opt Options) *Server {
 		Removed:     func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
 	}})
 	s.stream.Hub = s.hub
+	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s))
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
 		Hub: s.hub, Stats: s.stats, Sys: s.sys, Vhosts: s.vhostInfos,
+		Config: s.config, Reload: opt.RequestReload, ReloadStatus: s.reloadState,
+		Hooks: s.hooks.Counters(), HookLatency: latency,
 	}
 	s.rtmp = &rtmpserver.Server{Hub: s.hub, Stats: s.stats, Hooks: s.hooks, Log: log, Vhost: s.rtmpVhost, ServerInfo: rtmp.ServerInfo{
 		Sig: "castd", Server: version.Server, License: "MIT", URL: "https://github.com/castd/castd",
@@ -132,6 +147,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.wg.Add(1)
 	go s.sample(ctx)
+	s.startHeartbeat(ctx)
 	return nil
 }
 
@@ -145,6 +161,7 @@ func (s *Server) Wait() {
 	s.rtmp.Wait()
 	s.stream.Wait()
 	s.wg.Wait()
+	s.waitEgressStopped()
 	// A hook that was in flight during the first Close has returned its
 	// connection to the pool by now: release it too.
 	s.hooks.Close()
@@ -168,7 +185,7 @@ func (s *Server) openListeners(cfg *conf.Config) error {
 		}
 		s.httpAPI = r
 	}
-	return nil
+	return s.syncSidecarsLocked(cfg)
 }
 
 // openHTTPServer opens a listener per http_server endpoint, all serving one
@@ -258,6 +275,7 @@ func (s *Server) closeListeners() {
 		delete(s.rtmpLns, k)
 	}
 	s.closeHTTPLocked()
+	s.closeSidecarsLocked()
 }
 
 // closeHTTPLocked closes the HTTP listeners; call with s.mu held.
@@ -273,7 +291,8 @@ func (s *Server) closeHTTPLocked() {
 }
 
 // Addrs returns the bound addresses by listener name (rtmp, http_api,
-// http_server), so tests can listen on port 0.
+// http_server, https_server, https_api, exporter), so tests can listen on
+// port 0.
 func (s *Server) Addrs() map[string][]net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -290,6 +309,7 @@ func (s *Server) Addrs() map[string][]net.Addr {
 			out["http_api"] = []net.Addr{r.ln.Addr()}
 		}
 	}
+	s.sidecarAddrsLocked(out)
 	return out
 }
 

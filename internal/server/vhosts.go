@@ -87,7 +87,9 @@ func (s *Server) apiHandler(cfg *conf.Config) http.Handler {
 	a.OwnPort = true
 	a.Mount(mux)
 	mountPprof(mux, cfg)
-	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPAPI.Crossdomain, mux))
+	auth := cfg.HTTPAPI.Auth
+	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPAPI.Crossdomain,
+		httpx.BasicAuth(auth.Enabled, auth.Username, auth.Password, mux)))
 }
 
 // serverHandler serves the HTTP server port: live streams first (mounted or
@@ -116,8 +118,13 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 		mountPprof(mux, cfg)
 	}
 	// Live streams first, then outputs with HTTP sessions (HLS...), then the
-	// API and static files.
-	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPServer.Crossdomain, s.stream.Handler(s.front(cfg, mux), root.Exists)))
+	// API and static files. The API's basic auth covers its paths here
+	// when it shares the port (live streams and files are not under /api/).
+	var next http.Handler = mux
+	if auth := cfg.HTTPAPI.Auth; s.sharedAPI {
+		next = httpx.BasicAuth(auth.Enabled, auth.Username, auth.Password, mux)
+	}
+	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPServer.Crossdomain, s.stream.Handler(s.front(cfg, next), root.Exists)))
 }
 
 // mountPprof serves Go's profiler at /debug/pprof/ when http_api.pprof is

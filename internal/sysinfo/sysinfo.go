@@ -1,7 +1,8 @@
-// Package sysinfo samples what SRS's /api/v1/summaries reports about the
-// process and the machine: CPU, memory, disk and network rates, load and
-// socket counts. On Linux it reads /proc; elsewhere the sample is not OK and
-// its values are zero.
+// Package sysinfo samples what SRS's API reports about the process and the
+// machine: /api/v1/summaries (CPU, memory, disk and network rates, load and
+// socket counts), rusages, self_proc_stats, system_proc_stats and meminfos.
+// On Linux it reads /proc; elsewhere only getrusage works (where the
+// platform has it), the other readings are not OK and their values zero.
 package sysinfo
 
 import (
@@ -23,6 +24,7 @@ type Self struct {
 
 // Memory is /proc/meminfo in kB, plus SRS's derived figures.
 type Memory struct {
+	OK                                                      bool
 	MemTotal, MemFree, Buffers, Cached, SwapTotal, SwapFree int64
 	MemActive, RealInUse, NotInUse                          int64
 	PercentRAM, PercentSwap                                 float64
@@ -30,38 +32,35 @@ type Memory struct {
 
 // System is the machine.
 type System struct {
-	CPUPercent        float64 // fraction, over the last interval
-	CPUs, CPUsOnline  int
-	Uptime, IdleTime  float64 // seconds, from /proc/uptime
-	Load1, Load5      float64
-	Load15            float64
-	DiskReadKBps      int64
-	DiskWriteKBps     int64
-	DiskBusyPercent   float64
-	NetSampleTime     int64 // ms
-	NetRecvBytes      int64 // public interfaces
-	NetSendBytes      int64
-	NetRecvIBytes     int64 // loopback and private interfaces
-	NetSendIBytes     int64
-	ConnSys           int64 // TCP sockets
-	ConnSysEstablish  int64
-	ConnSysTimeWait   int64
-	ConnSysUDP        int64
-	CPUUser, CPUNice  int64 // jiffies, /proc/stat first line
-	CPUSys, CPUIdle   int64
-	CPUIOWait, CPUIrq int64
-	CPUSoftIrq        int64
-	CPUSteal          int64
-	CPUGuest          int64
+	CPUPercent       float64 // fraction, over the last interval
+	CPUs, CPUsOnline int
+	Uptime, IdleTime float64 // seconds, from /proc/uptime
+	Load1, Load5     float64
+	Load15           float64
+	DiskReadKBps     int64
+	DiskWriteKBps    int64
+	DiskBusyPercent  float64
+	NetSampleTime    int64 // ms
+	NetRecvBytes     int64 // public interfaces
+	NetSendBytes     int64
+	NetRecvIBytes    int64 // loopback and private interfaces
+	NetSendIBytes    int64
+	ConnSys          int64 // TCP sockets
+	ConnSysEstablish int64
+	ConnSysTimeWait  int64
+	ConnSysUDP       int64
 }
 
 // Sample is one reading.
 type Sample struct {
-	OK     bool
+	OK     bool // every /proc reading succeeded
 	At     time.Time
 	Self   Self
 	Memory Memory
 	System System
+	Rusage Rusage
+	Proc   ProcSelfStat   // /proc/self/stat
+	CPU    ProcSystemStat // /proc/stat
 }
 
 // Sampler keeps the previous reading to turn counters into rates.
@@ -98,6 +97,8 @@ func (s *Sampler) Sample() Sample {
 	sm.System.CPUsOnline = runtime.NumCPU()
 	var r raw
 	r.at = now
+	sm.Rusage = readRusage()
+	sm.Self.MemKByte = sm.Rusage.MaxRSS
 	sm.OK = readPlatform(&sm, &r, &s.prev)
 	s.prev = r
 	s.last = sm

@@ -1,32 +1,23 @@
 package sysinfo
 
 import (
-	"bufio"
-	"bytes"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // clockTicks is USER_HZ, 100 on every Linux platform Go supports.
 const clockTicks = 100
 
 func readPlatform(sm *Sample, r, prev *raw) bool {
-	ok := true
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		sm.Self.MemKByte = ru.Maxrss
-	} else {
-		ok = false
-	}
+	ok := sm.Rusage.OK
 	ok = readSelfStat(sm, r, prev) && ok
 	ok = readMeminfo(&sm.Memory) && ok
 	if sm.Memory.MemTotal > 0 {
 		sm.Self.MemPercent = float64(sm.Self.MemKByte) / float64(sm.Memory.MemTotal)
 	}
-	ok = readCPU(&sm.System, r, prev) && ok
+	ok = readCPU(sm, r, prev) && ok
 	ok = readUptime(&sm.System) && ok
 	ok = readLoad(&sm.System) && ok
 	readDisks(&sm.System, r, prev)
@@ -53,89 +44,58 @@ func readSelfStat(sm *Sample, r, prev *raw) bool {
 	if err != nil {
 		return false
 	}
-	// The command name may hold spaces; fields count from after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
+	st, err := ParseProcSelfStat(b)
+	if err != nil {
 		return false
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 22 {
-		return false
-	}
-	// f[0] is field 3 (state): utime is field 14, stime 15, threads 20, rss 24.
-	r.selfTicks = atoi(f[11]) + atoi(f[12])
+	st.OK = true
+	r.selfTicks = int64(st.UTime + st.STime)
 	r.haveSelf = true
-	sm.Self.Threads = int(atoi(f[17]))
-	sm.Self.RSSKByte = atoi(f[21]) * int64(os.Getpagesize()) / 1024
+	sm.Self.Threads = int(st.NumThreads)
+	sm.Self.RSSKByte = st.RSS * int64(os.Getpagesize()) / 1024
 	if prev.haveSelf {
 		if secs := r.at.Sub(prev.at).Seconds(); secs > 0 {
 			sm.Self.CPUPercent = float64(r.selfTicks-prev.selfTicks) / clockTicks / secs
 		}
 	}
+	st.Percent = sm.Self.CPUPercent
+	sm.Proc = st
 	return true
 }
 
 func readMeminfo(m *Memory) bool {
-	f, err := os.Open("/proc/meminfo")
+	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Fields(sc.Text())
-		if len(parts) < 2 {
-			continue
-		}
-		v := atoi(parts[1])
-		switch strings.TrimSuffix(parts[0], ":") {
-		case "MemTotal":
-			m.MemTotal = v
-		case "MemFree":
-			m.MemFree = v
-		case "Buffers":
-			m.Buffers = v
-		case "Cached":
-			m.Cached = v
-		case "SwapTotal":
-			m.SwapTotal = v
-		case "SwapFree":
-			m.SwapFree = v
-		}
-	}
-	m.MemActive = m.MemTotal - m.MemFree
-	m.RealInUse = m.MemActive - m.Buffers - m.Cached
-	m.NotInUse = m.MemTotal - m.RealInUse
-	if m.MemTotal > 0 {
-		m.PercentRAM = float64(m.RealInUse) / float64(m.MemTotal)
-	}
-	if m.SwapTotal > 0 {
-		m.PercentSwap = float64(m.SwapTotal-m.SwapFree) / float64(m.SwapTotal)
-	}
-	return m.MemTotal > 0
-}
-
-func readCPU(s *System, r, prev *raw) bool {
-	f, ok := fieldsOf("/proc/stat")
-	if !ok || len(f) < 9 || f[0] != "cpu" {
+	mem, err := ParseMeminfo(b)
+	if err != nil {
 		return false
 	}
-	v := func(i int) int64 {
-		if i < len(f) {
-			return atoi(f[i])
-		}
-		return 0
+	*m = mem
+	return true
+}
+
+func readCPU(sm *Sample, r, prev *raw) bool {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return false
 	}
-	s.CPUUser, s.CPUNice, s.CPUSys, s.CPUIdle = v(1), v(2), v(3), v(4)
-	s.CPUIOWait, s.CPUIrq, s.CPUSoftIrq, s.CPUSteal, s.CPUGuest = v(5), v(6), v(7), v(8), v(9)
-	r.sysTotal = s.CPUUser + s.CPUNice + s.CPUSys + s.CPUIdle + s.CPUIOWait + s.CPUIrq + s.CPUSoftIrq + s.CPUSteal
-	r.sysIdle = s.CPUIdle + s.CPUIOWait
+	c, err := ParseProcStat(b)
+	if err != nil {
+		return false
+	}
+	c.OK = true
+	r.sysTotal = c.Total()
+	r.sysIdle = c.Idle + c.IOWait
 	r.haveSystem = true
 	if prev.haveSystem {
 		if total := r.sysTotal - prev.sysTotal; total > 0 {
-			s.CPUPercent = 1 - float64(r.sysIdle-prev.sysIdle)/float64(total)
+			sm.System.CPUPercent = 1 - float64(r.sysIdle-prev.sysIdle)/float64(total)
 		}
 	}
+	c.Percent = sm.System.CPUPercent
+	sm.CPU = c
 	return true
 }
 

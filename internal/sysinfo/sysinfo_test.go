@@ -36,6 +36,15 @@ func TestSampleLinux(t *testing.T) {
 	if sm.System.NetRecvIBytes+sm.System.NetRecvBytes <= 0 {
 		t.Errorf("no network bytes at all: %+v", sm.System)
 	}
+	if !sm.Rusage.OK || sm.Rusage.MaxRSS != sm.Self.MemKByte || sm.Rusage.MinFlt <= 0 {
+		t.Errorf("rusage: %+v", sm.Rusage)
+	}
+	if !sm.Proc.OK || sm.Proc.Pid != int64(os.Getpid()) || sm.Proc.NumThreads != int64(sm.Self.Threads) || sm.Proc.Percent != sm.Self.CPUPercent {
+		t.Errorf("proc self stat: %+v", sm.Proc)
+	}
+	if !sm.CPU.OK || sm.CPU.User <= 0 || sm.CPU.Percent != sm.System.CPUPercent || !sm.Memory.OK {
+		t.Errorf("proc stat: %+v, memory ok %v", sm.CPU, sm.Memory.OK)
+	}
 	if s.Last().At != sm.At {
 		t.Error("Last differs from the latest sample")
 	}

@@ -20,6 +20,9 @@ import (
 // HooksPath lists the received hooks (GET) or forgets them (DELETE).
 const HooksPath = "/api/v1/hooks"
 
+// RedirectPath is where a 3xx rejection points by default.
+const RedirectPath = "/api/v1/redirected"
+
 // Defaults.
 const (
 	DefaultKeep       = 10000
@@ -33,15 +36,24 @@ type Options struct {
 	// rejects every hook.
 	Reject []string
 	// RejectStream rejects hooks whose "stream" matches this path.Match
-	// pattern (e.g. "private*"), whatever their action.
+	// pattern (e.g. "private*"). With Reject too, a hook must match both
+	// ("on_play of private*"); alone, it rejects every action.
 	RejectStream string
 	// Status and Body answer a rejected hook: 0 is 200 and "" is
 	// DefaultRejectBody. Both shapes of rejection (a bad status, a bad body)
 	// are useful to test castd.
 	Status int
 	Body   string
-	// Delay holds every answer, e.g. to test castd's timeouts.
-	Delay time.Duration
+	// Location is the Location header of a rejection with a 3xx Status;
+	// "" is RedirectPath on this server, which records the request (and
+	// accepts it) if a client follows the redirect.
+	Location string
+	// Delay holds answers, e.g. to test castd's timeouts: every answer, or
+	// only those of DelayActions and DelayStream, matched as Reject and
+	// RejectStream are.
+	Delay        time.Duration
+	DelayActions []string
+	DelayStream  string
 	// Keep bounds the hooks remembered for HooksPath (oldest forgotten
 	// first); 0 is DefaultKeep.
 	Keep int
@@ -62,7 +74,9 @@ type Hook struct {
 	// is not JSON; absent when empty.
 	Body     json.RawMessage `json:"body,omitempty"`
 	Rejected bool            `json:"rejected"`
+	Delayed  bool            `json:"delayed,omitempty"`
 	Status   int             `json:"status"`
+	Location string          `json:"location,omitempty"`
 	Response string          `json:"response"`
 }
 
@@ -111,10 +125,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &fields) // GETs (on_hls_notify) and odd bodies have none
 	h.Action = fields.Action
 	h.Status, h.Response = http.StatusOK, "0"
-	if s.rejects(fields.Action, fields.Stream) {
+	followed := r.URL.Path == RedirectPath // recorded, always accepted: it proves a client followed a 3xx
+	if !followed && matches(s.opt.Reject, s.opt.RejectStream, fields.Action, fields.Stream) {
 		h.Rejected, h.Status, h.Response = true, s.opt.Status, s.opt.Body
+		if h.Status >= 300 && h.Status < 400 {
+			h.Location = s.opt.Location
+			if h.Location == "" {
+				h.Location = RedirectPath
+			}
+			w.Header().Set("Location", h.Location)
+		}
 	}
-	if s.opt.Delay > 0 {
+	h.Delayed = !followed && s.delays(fields.Action, fields.Stream)
+	if h.Delayed {
 		select {
 		case <-time.After(s.opt.Delay):
 		case <-r.Context().Done():
@@ -127,15 +150,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, h.Response)
 }
 
-func (s *Server) rejects(action, stream string) bool {
-	if slices.Contains(s.opt.Reject, "all") || (action != "" && slices.Contains(s.opt.Reject, action)) {
-		return true
-	}
-	if s.opt.RejectStream == "" || stream == "" {
+// delays says whether Delay holds the answer to this hook.
+func (s *Server) delays(action, stream string) bool {
+	if s.opt.Delay <= 0 {
 		return false
 	}
-	ok, err := path.Match(s.opt.RejectStream, stream)
-	return ok && err == nil
+	if len(s.opt.DelayActions) == 0 && s.opt.DelayStream == "" {
+		return true
+	}
+	return matches(s.opt.DelayActions, s.opt.DelayStream, action, stream)
+}
+
+// matches says whether a hook is selected by a list of actions ("all"
+// selects any) and a stream pattern; an empty list or pattern does not
+// restrict, but at least one must be set.
+func matches(actions []string, pattern, action, stream string) bool {
+	if len(actions) == 0 && pattern == "" {
+		return false
+	}
+	if len(actions) > 0 && !slices.Contains(actions, "all") && (action == "" || !slices.Contains(actions, action)) {
+		return false
+	}
+	if pattern == "" {
+		return true
+	}
+	ok, err := path.Match(pattern, stream)
+	return ok && err == nil && stream != ""
 }
 
 func (s *Server) record(h Hook) {

@@ -109,6 +109,17 @@ func TestRejections(t *testing.T) {
 		{"reject with body 1", Options{Reject: []string{"on_publish"}, Body: "1"}, "livestream", 0, hooks.CodeResponseData},
 		{"reject stream pattern", Options{RejectStream: "private*"}, "private-cam", hooks.CodeResponseCode, hooks.CodeResponseCode},
 		{"stream pattern miss", Options{RejectStream: "private*"}, "public", 0, 0},
+		{"action and stream", Options{Reject: []string{"on_publish"}, RejectStream: "private*"}, "private-cam", 0, hooks.CodeResponseCode},
+		{"action and stream, other stream", Options{Reject: []string{"on_publish"}, RejectStream: "private*"}, "public", 0, 0},
+		{"all and stream", Options{Reject: []string{"all"}, RejectStream: "private*"}, "public", 0, 0},
+		// The rejection forms of SRS's contract (spec §3.3).
+		{"body quoted 0", Options{Reject: []string{"on_publish"}, Body: `"0"`}, "s", 0, hooks.CodeResponseData},
+		{"body 0 newline", Options{Reject: []string{"on_publish"}, Body: "0\n"}, "s", 0, hooks.CodeResponseData},
+		{"body code 1", Options{Reject: []string{"on_publish"}, Body: `{"code":1}`}, "s", 0, hooks.CodeResponseCode},
+		{"redirect", Options{Reject: []string{"on_publish"}, Status: 302}, "s", 0, hooks.CodeHTTPStatus},
+		{"allow body 0", Options{Reject: []string{"on_publish"}, Body: "0"}, "s", 0, 0},
+		{"allow code 0", Options{Reject: []string{"on_publish"}, Body: `{"code":0}`}, "s", 0, 0},
+		{"allow 201", Options{Reject: []string{"on_publish"}, Status: 201, Body: "0"}, "s", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,8 +144,11 @@ func TestRejections(t *testing.T) {
 				}
 			}
 			for _, hk := range s.Hooks() {
-				if hk.Rejected != (hk.Response != "0") {
+				if hk.Rejected != (hk.Response != "0" || hk.Status != 200) && hk.Response != tt.opt.Body {
 					t.Fatalf("hook %+v: rejected flag and response disagree", hk)
+				}
+				if hk.Method == http.MethodGet {
+					t.Fatalf("castd followed a redirect: %+v", hk)
 				}
 			}
 		})
@@ -151,6 +165,66 @@ func TestDelayMakesCastdTimeOut(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("timeout took %v", d)
+	}
+}
+
+// TestDelayOnlySome: a delay restricted to an action and a stream holds
+// those hooks only; a 3xx rejection points at RedirectPath, where a
+// client that follows it would be recorded.
+func TestDelayOnlySome(t *testing.T) {
+	s, h := start(t, Options{Delay: time.Second, DelayActions: []string{"on_publish"}, DelayStream: "slow*"})
+	c := client(t, 5*time.Second)
+	for _, tt := range []struct {
+		stream string
+		call   func(r hooks.Request) error
+		slow   bool
+	}{
+		{"slow1", func(r hooks.Request) error { return c.OnPublish(context.Background(), h, r) }, true},
+		{"slow1", func(r hooks.Request) error { return c.OnConnect(context.Background(), h, r) }, false},
+		{"fast", func(r hooks.Request) error { return c.OnPublish(context.Background(), h, r) }, false},
+	} {
+		r := publisher
+		r.Stream = tt.stream
+		start := time.Now()
+		if err := tt.call(r); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); (d >= time.Second) != tt.slow {
+			t.Errorf("stream %s took %v, delayed %v", tt.stream, d, tt.slow)
+		}
+	}
+	var delayed []bool
+	for _, hk := range s.Hooks() {
+		delayed = append(delayed, hk.Delayed)
+	}
+	if !slices.Equal(delayed, []bool{true, false, false}) {
+		t.Errorf("delayed flags %v", delayed)
+	}
+}
+
+func TestRedirectLocation(t *testing.T) {
+	s := New(Options{Reject: []string{"all"}, Status: 302})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Post(ts.URL+"/hook", "application/json", strings.NewReader(`{"action":"on_play"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != RedirectPath {
+		t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A client that follows it (castd must not) reaches a path that is
+	// recorded and accepted.
+	resp, err = http.Post(ts.URL+"/hook", "application/json", strings.NewReader(`{"action":"on_play"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	hs := s.Hooks()
+	if len(hs) != 3 || hs[2].Path != RedirectPath || hs[2].Method != http.MethodGet || resp.StatusCode != 200 {
+		t.Fatalf("hooks %+v, status %d", hs, resp.StatusCode)
 	}
 }
 
