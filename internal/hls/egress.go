@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/castd/castd/internal/conf"
@@ -38,10 +40,16 @@ type Options struct {
 // serves hls_ctx sessions. It implements the server's egress interface
 // (Published, Unpublished, Front) and Wait for a graceful quit.
 type Egress struct {
-	opt      Options
-	cwd      string
-	mu       sync.Mutex
-	streams  map[hub.Key]*streamState
+	opt     Options
+	cwd     string
+	mu      sync.Mutex
+	streams map[hub.Key]*streamState
+	// following is the publish each stream's HLS was last started for, so
+	// a reload starting HLS for live streams skips those it already has.
+	following map[hub.Key]publishID
+	// reloads counts reloads: a muxing goroutine that sees it change
+	// applies its vhost's new hls{} settings.
+	reloads  atomic.Uint64
 	sessions sessions
 	// publishes counts the publishes being followed (from Published to
 	// finish); allDone is closed when it drops to 0. Guarded by mu.
@@ -61,7 +69,7 @@ func New(opt Options) *Egress {
 		opt.Go = func(f func()) { go f() }
 	}
 	cwd, _ := os.Getwd() // on_hls's cwd; "" when unknown, as the hook allows
-	e := &Egress{opt: opt, cwd: cwd, streams: map[hub.Key]*streamState{}}
+	e := &Egress{opt: opt, cwd: cwd, streams: map[hub.Key]*streamState{}, following: map[hub.Key]publishID{}}
 	e.sessions.init(e)
 	return e
 }
@@ -105,12 +113,31 @@ func viewerOptions() hub.ViewerOptions {
 // Published starts or resumes the stream's HLS when its vhost has hls on.
 // It attaches the viewer at once, so no packet of the publish is missed.
 func (e *Egress) Published(st *hub.Stream) {
-	cfg := e.opt.Config()
+	e.publish(st, e.opt.Config(), false)
+}
+
+// publishID tells one publish of a stream from the next.
+type publishID struct {
+	client string
+	at     time.Time
+}
+
+// publish starts HLS for the stream's current publish; onlyNew skips a
+// publish the egress already follows (a reload racing the hub's event).
+func (e *Egress) publish(st *hub.Stream, cfg *conf.Config, onlyNew bool) {
 	v := cfg.Vhost(st.Key.Vhost)
 	if v == nil || !v.Enabled || !v.HLS.Enabled {
 		return
 	}
-	who := st.Snapshot().Publisher
+	snap := st.Snapshot()
+	who, id := snap.Publisher, publishID{snap.Publisher.ID, snap.PublishedAt}
+	e.mu.Lock()
+	if onlyNew && e.following[st.Key] == id {
+		e.mu.Unlock()
+		return
+	}
+	e.following[st.Key] = id
+	e.mu.Unlock()
 	pub := &publishing{
 		stream:    st,
 		viewer:    e.opt.Hub.Play(st.Key, hub.ClientInfo{ID: who.ID, Protocol: "hls", Addr: who.Addr, TcURL: who.TcURL, Param: who.Param}, st.Options(), viewerOptions()),
@@ -225,7 +252,15 @@ func (e *Egress) serve(ctx context.Context, s *streamState, pub *publishing) {
 	skips := pub.viewer.Skips()
 	stopped := false // hls_on_error ignore or disconnect
 	want := viewerOptions()
+	reloads := e.reloads.Load()
 	for {
+		if r := e.reloads.Load(); r != reloads {
+			reloads = r
+			if !e.reconfigure(s, pub, log) {
+				break
+			}
+			stopped = false
+		}
 		// A reload gives every viewer its vhost's play settings; HLS keeps its own.
 		if pub.viewer.Options() != want {
 			pub.viewer.SetOptions(want)
@@ -254,6 +289,41 @@ func (e *Egress) serve(ctx context.Context, s *streamState, pub *publishing) {
 		e.failed(s, pub, log, err)
 	}
 	log.Info("hls: end", "stream", s.key.String(), "next_seq", s.muxer.NextSeq())
+}
+
+// Reload applies a new config to live streams: those already muxed take
+// their vhost's new hls{} settings at their next packet (a new segment,
+// with a discontinuity), or stop when HLS was turned off; streams of
+// vhosts that turned HLS on start now, at their GOP cache.
+func (e *Egress) Reload(cfg *conf.Config) {
+	e.reloads.Add(1)
+	for _, st := range e.opt.Hub.Streams() {
+		if st.Key.Variant == "" && st.Publishing() {
+			e.publish(st, cfg, true)
+		}
+	}
+}
+
+// reconfigure applies the current config to a publish being muxed after a
+// reload, and reports whether HLS goes on for it.
+func (e *Egress) reconfigure(s *streamState, pub *publishing, log *slog.Logger) bool {
+	v := e.opt.Config().Vhost(s.key.Vhost)
+	if v == nil || !v.Enabled || !v.HLS.Enabled {
+		log.Info("hls: turned off by a reload", "stream", s.key.String())
+		e.mu.Lock()
+		delete(e.following, s.key) // turning it on again restarts it
+		e.mu.Unlock()
+		return false
+	}
+	if reflect.DeepEqual(v.HLS, pub.cfg) {
+		return true
+	}
+	if err := s.muxer.Reconfigure(v.HLS); err != nil {
+		log.Warn("hls: reload: ending the segment", "stream", s.key.String(), "err", err)
+	}
+	pub.cfg = v.HLS
+	log.Info("hls: settings reloaded", "stream", s.key.String(), "playlist", s.muxer.Playlist())
+	return true
 }
 
 func (e *Egress) begin(s *streamState, pub *publishing, log *slog.Logger) error {
@@ -364,6 +434,7 @@ func (e *Egress) dispose(s *streamState) {
 	e.mu.Lock()
 	if e.streams[s.key] == s {
 		delete(e.streams, s.key)
+		delete(e.following, s.key)
 	}
 	s.running = false
 	select {

@@ -1,6 +1,7 @@
 package hls_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -12,11 +13,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/castd/castd/internal/av"
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/format/mpegts"
 	"github.com/castd/castd/internal/hls"
 	"github.com/castd/castd/internal/hls/hlstest"
 	"github.com/castd/castd/internal/hub"
@@ -29,7 +32,8 @@ import (
 type egressHarness struct {
 	t     *testing.T
 	dir   string
-	cfg   *conf.Config
+	cfg   *conf.Config // set before the first publish; reload with setConfig
+	live  atomic.Pointer[conf.Config]
 	hub   *hub.Hub
 	stats *stats.Registry
 	eg    *hls.Egress
@@ -54,7 +58,12 @@ func newEgressHarness(t *testing.T, directives string) *egressHarness {
 	}})
 	h.eg = hls.New(hls.Options{
 		Hub: h.hub, Stats: h.stats, Kick: h.stats.Kick,
-		Config:  func() *conf.Config { return h.cfg },
+		Config: func() *conf.Config {
+			if c := h.live.Load(); c != nil {
+				return c
+			}
+			return h.cfg
+		},
 		Context: func() context.Context { return ctx },
 		Go: func(f func()) {
 			wg.Add(1)
@@ -290,4 +299,154 @@ func TestSessionsOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// config parses a config for the harness's HLS directory, as a reload
+// would read it.
+func (h *egressHarness) config(hlsBlock string) *conf.Config {
+	h.t.Helper()
+	text := "listen 1935; vhost __defaultVhost__ { hls { hls_path " + h.dir + "; " + hlsBlock + " } }"
+	cfg, err := conf.Parse("t.conf", []byte(text), conf.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return cfg
+}
+
+// reload swaps the config as the server does, and tells the egress.
+func (h *egressHarness) reload(cfg *conf.Config) {
+	h.live.Store(cfg)
+	h.eg.Reload(cfg)
+}
+
+// startPublish publishes packets and leaves the publish open.
+func (h *egressHarness) startPublish(packets []*av.Packet) *hub.Publisher {
+	h.t.Helper()
+	p, err := h.hub.Publish(testKey, hub.ClientInfo{ID: "pub", Protocol: "rtmp"}, hub.DefaultStreamOptions())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.write(p, packets)
+	return p
+}
+
+func (h *egressHarness) write(p *hub.Publisher, packets []*av.Packet) {
+	h.t.Helper()
+	for _, pkt := range packets {
+		if err := p.Write(pkt); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// waitFiles waits until the HLS directory has files matching pattern.
+func (h *egressHarness) waitFiles(pattern string, n int) []string {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(h.dir, "live", pattern))
+		if len(files) >= n {
+			return files
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d files %s, want %d", len(files), pattern, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// endPublish closes p and waits until HLS has listed its last segment.
+func (h *egressHarness) endPublish(p *hub.Publisher) {
+	h.t.Helper()
+	p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.eg.Wait(ctx)
+	if ctx.Err() != nil {
+		h.t.Fatal("Wait did not return after the publish ended")
+	}
+}
+
+// TestEgressReloadLiveStream changes hls{} while a stream is muxed: the
+// next segments follow the new settings after a discontinuity, numbering
+// goes on, and every segment still starts with a keyframe (the muxer got
+// the sequence headers again although the stream did not resend them).
+func TestEgressReloadLiveStream(t *testing.T) {
+	h := newEgressHarness(t, "hls_window 60;")
+	var check hlstest.Checker
+	check.Dir = filepath.Join(h.dir, "live")
+	p := h.startPublish(generate(t, streamSpec{dur: 3 * time.Second, fps: 25, gop: time.Second, audio: true, headers: true}))
+	h.waitFiles("cam-*.ts", 2)
+
+	// The muxer may still be behind the packets written so fast: a reload
+	// applies at its next read, somewhere in the next five seconds.
+	h.reload(h.config("enabled on; hls_fragment 1; hls_window 60; hls_ts_file [app]/[stream]-new-[seq].ts;"))
+	h.write(p, generate(t, streamSpec{from: 3 * time.Second, dur: 5 * time.Second, fps: 25, gop: time.Second, audio: true}))
+	h.endPublish(p)
+
+	pl, problems := check.Check(h.playlistFile())
+	if len(problems) > 0 {
+		t.Fatalf("playlist: %v", problems)
+	}
+	var old, renamed int
+	for _, seg := range pl.Segments {
+		if strings.Contains(seg.URI, "-new-") {
+			renamed++
+		} else {
+			old++
+		}
+		b, err := os.ReadFile(filepath.Join(h.dir, "live", seg.URI))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !startsWithKeyframe(t, b) {
+			t.Errorf("segment %s does not start with a keyframe and its SPS", seg.URI)
+		}
+	}
+	if old == 0 || renamed < 2 {
+		t.Fatalf("segments: %d before the reload, %d after; want both\n%s", old, renamed, h.playlistFile())
+	}
+	if d := check.Discontinuities(); len(d) != 1 || d[0] != int64(old) {
+		t.Fatalf("discontinuities %v, want one at %d", d, old)
+	}
+}
+
+// TestEgressReloadTurnsHLSOffAndOn stops muxing a live stream when a
+// reload turns HLS off, and starts it again, from the GOP cache, when the
+// next reload turns it back on.
+func TestEgressReloadTurnsHLSOffAndOn(t *testing.T) {
+	h := newEgressHarness(t, "hls_window 60;")
+	p := h.startPublish(generate(t, streamSpec{dur: 2 * time.Second, fps: 25, gop: time.Second, audio: true, headers: true}))
+	h.waitFiles("cam-*.ts", 1)
+
+	h.reload(h.config("enabled off;"))
+	h.write(p, generate(t, streamSpec{from: 2 * time.Second, dur: 2 * time.Second, fps: 25, gop: time.Second, audio: true}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	h.eg.Wait(ctx) // HLS let the publish go
+	timedOut := ctx.Err() != nil
+	cancel()
+	if timedOut {
+		t.Fatal("HLS still follows the publish after a reload turned it off")
+	}
+	before := len(h.waitFiles("cam-*.ts", 1))
+
+	h.reload(h.config("enabled on; hls_fragment 1; hls_window 60;"))
+	h.write(p, generate(t, streamSpec{from: 4 * time.Second, dur: 3 * time.Second, fps: 25, gop: time.Second, audio: true}))
+	h.endPublish(p)
+	if after := len(h.waitFiles("cam-*.ts", 1)); after < before+2 {
+		t.Fatalf("%d segments before turning HLS off, %d after turning it on again", before, after)
+	}
+}
+
+// startsWithKeyframe reports whether a segment's first video frame is a
+// random access point that carries its SPS.
+func startsWithKeyframe(t *testing.T, segment []byte) bool {
+	frames, _ := tsFrames(t, segment)
+	for _, f := range frames {
+		if f.StreamType != mpegts.StreamTypeH264 {
+			continue
+		}
+		return f.RandomAccess && bytes.Contains(f.Data, []byte{0, 0, 1, 0x67})
+	}
+	return false
 }

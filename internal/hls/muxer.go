@@ -97,6 +97,7 @@ type Muxer struct {
 	// State of one publish.
 	tw       *remux.TSWriter
 	meta     *av.Packet
+	replay   struct{ meta, video, audio *av.Packet } // the latest ones, for Reconfigure
 	cur      *openSegment
 	lastDTS  int64
 	videoSH  []byte
@@ -178,14 +179,36 @@ func (m *Muxer) Begin(cfg conf.HLS) error {
 	}
 	m.tw, m.meta, m.cur = nil, nil, nil
 	m.videoSH, m.audioSH = nil, nil
+	m.replay.meta, m.replay.video, m.replay.audio = nil, nil, nil
 	m.forceCut, m.needKey = false, false
 	m.discontinuity = m.discontinuity || m.seq > 0
 	return nil
 }
 
+// Reconfigure applies new settings in the middle of a publish (a reload):
+// it ends the current segment, begins again with cfg, and gives the new
+// writer the publish's metadata and sequence headers, which the stream
+// does not send again. The next segment starts at a keyframe, with a
+// discontinuity, as after a republish.
+func (m *Muxer) Reconfigure(cfg conf.HLS) error {
+	replay := m.replay
+	err := m.End()
+	if berr := m.Begin(cfg); berr != nil {
+		return errors.Join(err, berr)
+	}
+	m.needKey = true
+	for _, p := range []*av.Packet{replay.meta, replay.video, replay.audio} {
+		if p != nil {
+			err = errors.Join(err, m.Write(p))
+		}
+	}
+	return err
+}
+
 // Write muxes one packet of the publish.
 func (m *Muxer) Write(p *av.Packet) error {
 	if p.Kind == av.KindData {
+		m.replay.meta = p
 		if m.tw == nil {
 			m.meta = p // onMetaData tells which tracks come (codecHints)
 		}
@@ -197,6 +220,11 @@ func (m *Muxer) Write(p *av.Packet) error {
 		}
 	}
 	if p.SequenceHeader {
+		if p.Kind == av.KindVideo {
+			m.replay.video = p
+		} else {
+			m.replay.audio = p
+		}
 		m.sequenceHeader(p)
 		return m.tw.WritePacket(p) // remembered; writes only aggregated audio, if any
 	}
