@@ -7,6 +7,9 @@ import (
 	"github.com/castd/castd/internal/hub"
 )
 
+// initialBatch is how many packets a writer's scratch first holds.
+const initialBatch = 32
+
 // tagFraming is an FLV tag header plus the PreviousTagSize that follows the body.
 const tagFraming = flv.TagHeaderSize + 4
 
@@ -32,8 +35,11 @@ type flvWriter struct {
 func newFLVWriter(resp *httpx.LiveResponse, remux Remux) *flvWriter {
 	return &flvWriter{
 		resp: resp, remux: remux,
-		framing: make([]byte, 2*maxBatch*tagFraming),
-		parts:   make([][]byte, 0, 2*maxBatch*3+1),
+		// Sized for a usual merged write (350 ms is about 30 packets); a
+		// bigger batch grows them once. Per-player memory is what limits
+		// how many players fit.
+		framing: make([]byte, initialBatch*tagFraming),
+		parts:   make([][]byte, 0, initialBatch*3+1),
 	}
 }
 
@@ -86,7 +92,7 @@ func (f *flvWriter) write(ds []hub.Delivery) error {
 		f.headerSent = true
 	}
 	if need := len(ds) * tagFraming; need > len(f.framing) {
-		f.framing = make([]byte, need) // only for the first write after a guess
+		f.framing = make([]byte, need) // a batch bigger than any before
 	}
 	for i, d := range ds {
 		p := d.Packet

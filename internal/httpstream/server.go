@@ -269,13 +269,7 @@ type batchWriter interface {
 func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, out batchWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-resp.Gone():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	resp.CancelOnGone(cancel)
 	buf := make([]hub.Delivery, maxBatch)
 	for {
 		n, err := viewer.Read(ctx, buf)

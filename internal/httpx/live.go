@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/castd/castd/internal/netx"
 )
 
 // WriteTimeout bounds one write to a live HTTP viewer, like SRS's 30 s send
@@ -22,6 +24,7 @@ const WriteTimeout = 30 * time.Second
 // packets goes out as one HTTP chunk in one writev, without copying payloads.
 type LiveResponse struct {
 	conn    net.Conn
+	w       io.Writer // conn, or the TCP connection under it (netx.WriteTarget)
 	chunked bool
 	vec     [][]byte    // reused backing array for net.Buffers
 	bufs    net.Buffers // kept in the struct: a local would escape to the heap on every write
@@ -29,6 +32,9 @@ type LiveResponse struct {
 	sent    atomic.Int64
 	gone    chan struct{} // closed when the client closes its side
 	once    sync.Once
+	mu      sync.Mutex
+	isGone  bool
+	onGone  func()
 }
 
 // StartLive answers r with 200 and header, without Content-Length, and
@@ -67,9 +73,16 @@ func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*Liv
 	}
 	// A live response never ends on its own, so the only way to notice a
 	// client that went away while nothing is being written is to read.
+	// A small buffer of its own: io.Discard would hold a pooled 8 KB one
+	// for as long as the read blocks, that is, for the whole session.
 	go func() {
-		_, _ = io.Copy(io.Discard, brw.Reader)
-		close(l.gone)
+		var scratch [64]byte
+		for {
+			if _, err := brw.Reader.Read(scratch[:]); err != nil {
+				break
+			}
+		}
+		l.goneOnce()
 	}()
 	return l, nil
 }
@@ -77,11 +90,34 @@ func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*Liv
 // NewLiveResponse streams on conn, whose response header the caller has
 // written (StartLive does both). Gone is only closed by StartLive's reader.
 func NewLiveResponse(conn net.Conn, chunked bool) *LiveResponse {
-	return &LiveResponse{conn: conn, chunked: chunked, gone: make(chan struct{})}
+	return &LiveResponse{conn: conn, w: netx.WriteTarget(conn), chunked: chunked, gone: make(chan struct{})}
 }
 
 // Gone is closed when the client closed the connection.
 func (l *LiveResponse) Gone() <-chan struct{} { return l.gone }
+
+// CancelOnGone calls cancel when the client closes the connection (at
+// once if it has), saving the caller a goroutine that waits on Gone.
+func (l *LiveResponse) CancelOnGone(cancel func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.isGone {
+		cancel()
+		return
+	}
+	l.onGone = cancel
+}
+
+func (l *LiveResponse) goneOnce() {
+	l.mu.Lock()
+	l.isGone = true
+	cancel := l.onGone
+	l.mu.Unlock()
+	close(l.gone)
+	if cancel != nil {
+		cancel()
+	}
+}
 
 // BytesOut is what has been written, headers and framing included.
 func (l *LiveResponse) BytesOut() int64 { return l.sent.Load() }
@@ -112,7 +148,7 @@ func (l *LiveResponse) Write(parts [][]byte) error {
 	l.vec = vec
 	l.bufs = vec
 	_ = l.conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
-	n, err := l.bufs.WriteTo(l.conn)
+	n, err := l.bufs.WriteTo(l.w)
 	l.sent.Add(n)
 	clear(l.vec) // drop references to shared payloads
 	if err != nil {

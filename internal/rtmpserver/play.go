@@ -13,6 +13,10 @@ import (
 // up to 128).
 const maxBatch = 128
 
+// publishReadBuffer is a publisher connection's read buffer: players keep
+// the small default, which is what limits how many fit in memory.
+const publishReadBuffer = 64 << 10
+
 // writeTimeout drops a player that accepts nothing for this long.
 const writeTimeout = 30 * time.Second
 

@@ -163,6 +163,7 @@ func (ss *session) publish(ctx context.Context, sr *rtmp.StreamRequest, req *str
 		return errf("start publish %s: %w", key, err)
 	}
 	ss.applyNodelay(vhost.TCPNodelay)
+	ss.sc.Conn().GrowReadBuffer(publishReadBuffer)
 	ss.log.Info("rtmp: publish start", "stream", key.String(), "type", sr.Type.String(), "param", req.Param, "ip", ss.ip)
 	start := time.Now()
 	packets, err := ss.readMedia(ctx, pub, vhost)

@@ -63,3 +63,7 @@ func (c *countedConn) Close() error {
 // NetConn returns the wrapped connection, so code that needs the TCP
 // connection (TCP_NODELAY) can reach it.
 func (c *countedConn) NetConn() net.Conn { return c.Conn }
+
+// TransparentConn lets writers batch into one writev on the TCP connection
+// (netx.Transparent): counting only needs Close.
+func (c *countedConn) TransparentConn() net.Conn { return c.Conn }

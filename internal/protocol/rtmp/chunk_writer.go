@@ -85,7 +85,7 @@ func (c *Conn) reserve(hdrBytes, iovs int) {
 func (c *Conn) flushLocked(hdr []byte, bufs [][]byte) error {
 	c.hdr = hdr[:0]
 	c.wv = bufs
-	n, err := c.wv.WriteTo(c.rwc)
+	n, err := c.wv.WriteTo(c.w)
 	c.bytesOut.Add(uint64(n))
 	c.wv = nil
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/castd/castd/internal/netx"
 )
 
 // ConnOptions bounds what a Conn accepts from its peer. Zero values pick the
@@ -21,14 +23,16 @@ type ConnOptions struct {
 	// MaxPartialBytes bounds the bytes held in incomplete incoming messages
 	// across all chunk streams. Default 32 MiB.
 	MaxPartialBytes int
-	// ReadBufferSize is the size of the read buffer. Default 16 KiB.
+	// ReadBufferSize is the size of the read buffer. Default 4 KiB: most
+	// connections are players, which send next to nothing; a publisher's
+	// connection grows it with GrowReadBuffer.
 	ReadBufferSize int
 }
 
 const (
 	defaultMaxChunkStreams = 64
 	defaultMaxPartialBytes = 32 << 20
-	defaultReadBufferSize  = 16 << 10
+	defaultReadBufferSize  = 4 << 10
 )
 
 func (o ConnOptions) withDefaults() ConnOptions {
@@ -52,6 +56,7 @@ func (o ConnOptions) withDefaults() ConnOptions {
 // outgoing messages. See the package documentation for the goroutine rules.
 type Conn struct {
 	rwc io.ReadWriteCloser
+	w   io.Writer // rwc, or the TCP connection under it (netx.WriteTarget)
 	br  *bufio.Reader
 	opt ConnOptions
 
@@ -84,12 +89,13 @@ type Conn struct {
 }
 
 // NewConn returns a Conn over rwc. When rwc is a *net.TCPConn (or another
-// net.Conn whose type supports writev), WriteMedia issues one writev per
-// batch.
+// net.Conn whose type supports writev, or a netx.Transparent wrapper of
+// one), WriteMedia issues one writev per batch.
 func NewConn(rwc io.ReadWriteCloser, opt ConnOptions) *Conn {
 	opt = opt.withDefaults()
 	c := &Conn{
 		rwc:          rwc,
+		w:            netx.WriteTarget(rwc),
 		opt:          opt,
 		inChunkSize:  DefaultChunkSize,
 		outChunkSize: DefaultChunkSize,
@@ -114,12 +120,23 @@ func (cr countingReader) Read(p []byte) (int, error) {
 // Read reads raw bytes (for the handshake) through the connection's buffer.
 func (c *Conn) Read(p []byte) (int, error) { return c.br.Read(p) }
 
+// GrowReadBuffer reads through a buffer of n bytes from now on, keeping
+// what the current one holds: a publisher's media comes in fewer reads.
+// Call it from the reading goroutine.
+func (c *Conn) GrowReadBuffer(n int) {
+	if n > c.br.Size() {
+		// The old reader hands over its buffered bytes, then reads
+		// straight into the new buffer, which is never smaller.
+		c.br = bufio.NewReaderSize(c.br, n)
+	}
+}
+
 // Write writes raw bytes (for the handshake) and counts them. It takes the
 // write lock, so it never interleaves with a message.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	n, err := c.rwc.Write(p)
+	n, err := c.w.Write(p)
 	c.bytesOut.Add(uint64(n))
 	return n, err
 }
