@@ -11,6 +11,10 @@ command -v ffprobe >/dev/null 2>&1 || need="$need ffmpeg"
 command -v srt-live-transmit >/dev/null 2>&1 || need="$need srt-tools"
 # The race detector needs cgo, so a C compiler.
 command -v gcc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+# AAC/Opus transcoding (internal/transcode) links FFmpeg's libraries.
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+pkg-config --exists libavcodec libswresample libavutil 2>/dev/null ||
+    need="$need libavcodec-dev libswresample-dev libavutil-dev"
 # The browser tests (internal/e2e/browser*_test.go) play streams in Chromium.
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # Their driver is playwright-core, which needs Node.js 20 or newer.
