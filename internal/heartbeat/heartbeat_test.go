@@ -213,7 +213,7 @@ func TestRunNeverBlocks(t *testing.T) {
 	s := sender()
 	s.Config = func() *conf.Config { return cfg }
 	stop := run(t, s)
-	waitFor(t, "a second beat despite a hung receiver", 3*time.Second, func() bool { return rcv.count() >= 2 })
+	waitFor(t, "a second beat despite a hung receiver", 10*time.Second, func() bool { return rcv.count() >= 2 })
 	begin := time.Now()
 	stop()
 	if d := time.Since(begin); d > 500*time.Millisecond {

@@ -104,7 +104,10 @@ func TestLossyPublish(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
 			opts := DefaultOptions()
-			opts.Latency, opts.RecvLatency, opts.PeerLatency = 200*time.Millisecond, -1, -1
+			// 400 ms, not SRS's usual 200: the retransmissions must beat the
+			// too-late drop even when the race detector and a busy CI
+			// machine slow both ends down (the e2e test keeps 200 ms).
+			opts.Latency, opts.RecvLatency, opts.PeerLatency = 400*time.Millisecond, -1, -1
 			l, err := Listen("udp", "127.0.0.1:0", opts)
 			if err != nil {
 				t.Fatal(err)
