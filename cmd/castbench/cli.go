@@ -35,7 +35,8 @@ Publishers send the file in real time, looped with increasing timestamps,
 and put their send time in every H.264/H.265 frame (an SEI NAL unit), so
 players measure end-to-end latency through any server that forwards SEI.
 Publisher and players must share a clock (the same host, or NTP).
-Players speak RTMP, HTTP-FLV and HLS (.m3u8: playlist reloads, segment
+Publishers speak RTMP and SRT (the file muxed to MPEG-TS). Players speak
+RTMP, HTTP-FLV, SRT and HLS (.m3u8: playlist reloads, segment
 latency, stalls of a modelled playback buffer).
 
 "%d" in a URL is replaced by a stream number: publishers take Start,
@@ -50,6 +51,8 @@ Examples:
   castbench play -u 'http://127.0.0.1:8080/live/s%d.m3u8' --streams 10 -n 1000 -r 100 -d 120s
   castbench play -u 'rtmp://127.0.0.1/live/s0' -u 'http://127.0.0.1:8080/live/s0.flv' -n 10
   castbench publish-play -i in.flv -u 'rtmp://127.0.0.1/live/s%d' --streams 2 -n 100 -d 30s
+  castbench publish-play -i in.flv -u 'srt://127.0.0.1:10080?streamid=#!::r=live/s%d,m=publish' \
+            --play-url 'srt://127.0.0.1:10080?streamid=#!::r=live/s%d,m=request' --streams 2 -n 100 -d 30s
 
 Exit status: 0 when the run went through, 1 when it failed its own sanity
 checks (no publisher or player connected, no media), 2 for usage errors.
@@ -117,18 +120,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	case "publish":
 		o.common(fs, 0)
 		o.publishFlags(fs, "n")
-		fs.StringVar(&o.url, "u", "", "RTMP URL to publish to, with %d for the stream number")
+		fs.StringVar(&o.url, "u", "", "URL to publish to, rtmp://host/app/stream or\nsrt://host:port?streamid=#!::r=app/stream,m=publish, with %d for the stream number")
 	case "play":
 		o.common(fs, time.Minute)
 		o.playFlags(fs)
-		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream, http(s)://host/app/stream.flv (HTTP-FLV)\nor http(s)://host/app/stream.m3u8 (HLS), with %d;\nrepeat -u to spread players over several URLs (protocols)")
+		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream, http(s)://host/app/stream.flv (HTTP-FLV),\nhttp(s)://host/app/stream.m3u8 (HLS) or srt://host:port?streamid=#!::r=app/stream,m=request,\nwith %d; repeat -u to spread players over several URLs (protocols)")
 		fs.IntVar(&o.streams, "streams", 1, "spread players over this many streams (needs %d in the URL)")
 		fs.IntVar(&o.start, "start", 0, "first stream number for %d")
 	case "publish-play":
 		o.common(fs, time.Minute)
 		o.publishFlags(fs, "streams")
 		o.playFlags(fs)
-		fs.StringVar(&o.url, "u", "", "RTMP URL to publish to, with %d for the stream number")
+		fs.StringVar(&o.url, "u", "", "URL to publish to, rtmp://host/app/stream or\nsrt://host:port?streamid=#!::r=app/stream,m=publish, with %d for the stream number")
 		fs.Var(&o.playURLs, "play-url", "URL players play, with %d (default: the publish URL); may be repeated")
 	default:
 		fmt.Fprintf(stderr, "castbench: unknown command %q\n\n", cmd)

@@ -309,3 +309,26 @@ func TestPagingFloorOfTen(t *testing.T) {
 		t.Errorf("start past end: %d", n)
 	}
 }
+
+// TestClientTransport: castd's own "transport" object shows for clients
+// that report one (SRT), and only for them.
+func TestClientTransport(t *testing.T) {
+	f := newFixture(t)
+	f.stats.Register(&stats.Client{ID: "srt00001", Type: stats.SRTPublish, IP: "127.0.0.1", Vhost: "__defaultVhost__",
+		App: "live", Stream: "s", Transport: func() any { return map[string]any{"protocol": "srt", "pkt_rcv_retrans": 7} }})
+	var resp struct{ Client map[string]any }
+	if err := json.Unmarshal(f.do(t, "GET", "/api/v1/clients/srt00001").Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := resp.Client["transport"].(map[string]any)
+	if !ok || tr["protocol"] != "srt" || tr["pkt_rcv_retrans"] != float64(7) || resp.Client["type"] != "srt-publish" {
+		t.Errorf("client %v", resp.Client)
+	}
+	var rtmp struct{ Client map[string]any }
+	if err := json.Unmarshal(f.do(t, "GET", "/api/v1/clients/ply00001").Body.Bytes(), &rtmp); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rtmp.Client["transport"]; ok || rtmp.Client["id"] != "ply00001" {
+		t.Errorf("an RTMP client has a transport: %v", rtmp.Client)
+	}
+}

@@ -144,15 +144,21 @@ type clientObject struct {
 	SendBytes int64   `json:"send_bytes"`
 	RecvBytes int64   `json:"recv_bytes"`
 	Kbps      kbps    `json:"kbps"`
+	// Transport is castd's own: protocol counters (SRT clients only).
+	Transport any `json:"transport,omitempty"`
 }
 
 func clientObjectOf(c stats.ClientView) clientObject {
-	return clientObject{
+	o := clientObject{
 		ID: c.ID, Vhost: c.VhostID, Stream: c.StreamID, IP: c.IP, PageURL: c.PageURL, SwfURL: c.SwfURL,
 		TcURL: c.TcURL, URL: c.StreamURL, Name: c.Stream, Type: string(c.Type), Publish: c.Type.IsPublish(),
 		Alive:     float64(time.Since(c.Created).Milliseconds()) / 1000,
 		SendBytes: c.SendBytes, RecvBytes: c.RecvBytes, Kbps: kbps{Recv30s: c.RecvKbps, Send30s: c.SendKbps},
 	}
+	if c.Transport != nil {
+		o.Transport = c.Transport()
+	}
+	return o
 }
 
 func (a *API) clients(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +18,9 @@ import (
 type PublishConfig struct {
 	// Source is the file every publisher sends, in a loop.
 	Source *source.Source
-	// URL is the RTMP URL to publish to; "%d" in it is replaced by the
-	// stream number, Start to Start+Streams-1.
+	// URL is the rtmp:// or srt:// URL to publish to; "%d" in it is
+	// replaced by the stream number, Start to Start+Streams-1. Over SRT the
+	// file is muxed to MPEG-TS (srt://host:port?streamid=...,m=publish).
 	URL     string
 	Streams int // default 1
 	Start   int
@@ -48,10 +50,12 @@ type publisher struct {
 	maxLag atomic.Int64 // nanoseconds a batch went out behind schedule, at most
 
 	// Sender goroutine only.
-	seq   uint64
-	arena []byte
-	spans [][2]int
-	msgs  []rtmp.MediaMessage
+	seq      uint64
+	arena    []byte
+	spans    [][2]int
+	payloads [][]byte
+	msgs     []rtmp.MediaMessage
+	ts       []byte // SRT: the batch muxed to TS
 }
 
 func newPublishRun(cfg PublishConfig) *publishRun {
@@ -85,6 +89,9 @@ func (p *publisher) run(ctx context.Context, settled func()) {
 
 // publish returns the error that ended the publisher, nil when ctx did.
 func (p *publisher) publish(ctx context.Context, up func()) error {
+	if strings.HasPrefix(p.url, "srt://") {
+		return p.publishSRT(ctx, up)
+	}
 	tcURL, stream, err := rtmp.SplitStreamURL(p.url)
 	if err != nil {
 		return failure.Mark(failure.Other, err)
@@ -146,27 +153,46 @@ func (p *publisher) publish(ctx context.Context, up func()) error {
 
 // send writes one batch, stamping video frames with the time now.
 func (p *publisher) send(c *rtmp.ClientConn, due time.Time, batch []source.Timed) error {
+	payloads, stamped, err := p.stampBatch(due, batch)
+	if err != nil {
+		return err
+	}
+	p.msgs = p.msgs[:0]
+	bytes := 0
+	for i, f := range batch {
+		p.msgs = append(p.msgs, rtmp.MediaMessage{Type: f.Type, Timestamp: f.Timestamp, Payload: payloads[i]})
+		bytes += len(payloads[i])
+	}
+	if err := c.WriteMedia(p.msgs); err != nil {
+		return err
+	}
+	p.sent(len(batch), bytes, stamped)
+	return nil
+}
+
+// stampBatch stamps the batch's H.264/H.265 frames with the time now and
+// returns what to send of each frame (the stamped copy, or the frame as
+// loaded), valid until the next batch.
+func (p *publisher) stampBatch(due time.Time, batch []source.Timed) (payloads [][]byte, stamped int, err error) {
 	now := time.Now()
 	if lag := int64(now.Sub(due)); lag > p.maxLag.Load() {
 		p.maxLag.Store(lag) // only this goroutine writes it
 	}
 	src := p.owner.cfg.Source
-	p.arena, p.spans, p.msgs = p.arena[:0], p.spans[:0], p.msgs[:0]
+	p.arena, p.spans, p.payloads = p.arena[:0], p.spans[:0], p.payloads[:0]
 	for _, f := range batch {
 		if !f.Stampable || p.owner.cfg.NoStamp {
 			continue
 		}
 		start := len(p.arena)
-		var err error
 		p.arena, err = stamp.AppendStamped(p.arena, f.Data, f.Video, src.NALULengthSize, stamp.Stamp{SentAt: now.UnixNano(), Seq: p.seq})
 		if err != nil {
-			return failure.Mark(failure.Other, fmt.Errorf("stamp frame: %w", err))
+			return nil, 0, failure.Mark(failure.Other, fmt.Errorf("stamp frame: %w", err))
 		}
 		p.seq++
 		p.spans = append(p.spans, [2]int{start, len(p.arena)})
 	}
 	// The arena is complete: its slices stay valid until the next batch.
-	stamped, bytes := 0, 0
 	for _, f := range batch {
 		payload := f.Data
 		if f.Stampable && !p.owner.cfg.NoStamp {
@@ -174,16 +200,16 @@ func (p *publisher) send(c *rtmp.ClientConn, due time.Time, batch []source.Timed
 			payload = p.arena[sp[0]:sp[1]]
 			stamped++
 		}
-		p.msgs = append(p.msgs, rtmp.MediaMessage{Type: f.Type, Timestamp: f.Timestamp, Payload: payload})
-		bytes += len(payload)
+		p.payloads = append(p.payloads, payload)
 	}
-	if err := c.WriteMedia(p.msgs); err != nil {
-		return err
-	}
+	return p.payloads, stamped, nil
+}
+
+// sent counts a batch that went out.
+func (p *publisher) sent(frames, bytes, stamped int) {
 	p.bytes.Add(int64(bytes))
-	p.frames.Add(int64(len(batch)))
+	p.frames.Add(int64(frames))
 	p.stamps.Add(int64(stamped))
-	return nil
 }
 
 // endedErr is nil when ctx ended (the run is over), or else err.

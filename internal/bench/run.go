@@ -5,9 +5,9 @@
 //
 // Run does a whole run and returns its Report; cmd/castbench is a thin
 // command line around it. The parts live in sub-packages: stamp (the SEI
-// latency stamp), source (FLV loading and pacing), player (RTMP, HTTP-FLV
-// and HLS players), flvscan, m3u8 and tsscan (what the players read),
-// stats and failure.
+// latency stamp), source (FLV loading and pacing), player (RTMP, HTTP-FLV,
+// HLS and SRT players), flvscan, m3u8 and tsscan (what the players read),
+// srturl, stats and failure.
 package bench
 
 import (
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/bench/player"
+	"github.com/castd/castd/internal/bench/srturl"
 )
 
 // Config configures a run. At least one of Publish and Play is set.
@@ -77,8 +78,14 @@ func (cfg *Config) check() error {
 		if p.Source == nil {
 			return fmt.Errorf("%w: no source file to publish", ErrConfig)
 		}
-		if !strings.HasPrefix(p.URL, "rtmp://") {
-			return fmt.Errorf("%w: publish URL %q: castbench publishes over rtmp://", ErrConfig, p.URL)
+		switch {
+		case strings.HasPrefix(p.URL, "rtmp://"):
+		case strings.HasPrefix(p.URL, "srt://"):
+			if _, err := srturl.Parse(streamURL(p.URL, p.Start)); err != nil {
+				return fmt.Errorf("%w: %w", ErrConfig, err)
+			}
+		default:
+			return fmt.Errorf("%w: publish URL %q: castbench publishes over rtmp:// and srt://", ErrConfig, p.URL)
 		}
 		if p.Streams <= 0 {
 			p.Streams = 1

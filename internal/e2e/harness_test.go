@@ -32,6 +32,8 @@ type castd struct {
 	rtmp    int // ports
 	http    int
 	api     int
+	srt     int    // UDP
+	rtc     int    // UDP, rtc_server.listen
 	dir     string // the server's http_server.dir
 	logs    *syncBuffer
 	cancel  context.CancelFunc
@@ -47,6 +49,17 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// freeUDPPort asks the kernel for a free UDP port.
+func freeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 type syncBuffer struct {
@@ -90,15 +103,15 @@ vhost __defaultVhost__ {
 }
 `
 
-// startCastd runs castd with text, whose {{rtmp}}, {{http}}, {{api}} and
-// {{dir}} are filled with free ports and a temp dir. Cleanup stops it and
+// startCastd runs castd with text, whose {{rtmp}}, {{http}}, {{api}},
+// {{srt}} and {{rtc}} (UDP) and {{dir}} are filled with free ports and a temp dir. Cleanup stops it and
 // checks that every goroutine it started has ended.
 func startCastd(t *testing.T, text string) *castd {
 	t.Helper()
 	baseline := runtime.NumGoroutine()
-	c := &castd{rtmp: freePort(t), http: freePort(t), api: freePort(t), dir: t.TempDir(), logs: &syncBuffer{}}
+	c := &castd{rtmp: freePort(t), http: freePort(t), api: freePort(t), srt: freeUDPPort(t), rtc: freeUDPPort(t), dir: t.TempDir(), logs: &syncBuffer{}}
 	text = strings.NewReplacer("{{rtmp}}", strconv.Itoa(c.rtmp), "{{http}}", strconv.Itoa(c.http),
-		"{{api}}", strconv.Itoa(c.api), "{{dir}}", c.dir).Replace(text)
+		"{{api}}", strconv.Itoa(c.api), "{{srt}}", strconv.Itoa(c.srt), "{{rtc}}", strconv.Itoa(c.rtc), "{{dir}}", c.dir).Replace(text)
 	cfg, err := conf.Parse("test.conf", []byte(text), conf.Options{})
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
@@ -175,7 +188,7 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is not installed; run `make test`, which installs the interop tools", name)
+		t.Fatalf("%s is not installed; run ./scripts/test.sh, which installs the interop tools", name)
 	}
 	return p
 }

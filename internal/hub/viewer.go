@@ -26,6 +26,10 @@ type ViewerOptions struct {
 	// ReduceSequenceHeader skips a sequence header identical to the last one
 	// this viewer got (play.reduce_sequence_header).
 	ReduceSequenceHeader bool
+	// LiveOnly starts the viewer at the newest packet, after the cached
+	// headers, instead of at the GOP cache (WebRTC: a player's jitter buffer
+	// turns a burst of old frames into lasting delay).
+	LiveOnly bool
 }
 
 // Delivery is one packet for a viewer, with the viewer's corrected timestamp.
@@ -76,9 +80,9 @@ func newViewer(s *Stream, who ClientInfo, opt ViewerOptions) *Viewer {
 	v.opt.Store(&opt)
 	v.setPrefix(s.meta, s.audioSH, s.videoSH)
 	switch {
-	case s.opt.GopCache && s.gopValid:
+	case s.opt.GopCache && s.gopValid && !opt.LiveOnly:
 		v.cursor = s.gopStart
-	case s.opt.StartBack > 0:
+	case s.opt.StartBack > 0 && !opt.LiveOnly:
 		v.cursor = s.startBackLocked(s.opt.StartBack)
 	default:
 		v.cursor = s.ring.head

@@ -18,6 +18,9 @@ const (
 	dropAudioBeforeConfig
 	dropBadAudioConfig
 	dropAACTooLarge
+	dropStreamType
+	dropWaitKeyframe
+	dropNoTimestamp
 	numDropReasons
 )
 
@@ -31,6 +34,9 @@ var dropReasonNames = [numDropReasons]string{
 	dropAudioBeforeConfig: "audio frame before its sequence header",
 	dropBadAudioConfig:    "malformed audio sequence header",
 	dropAACTooLarge:       "AAC frame too large for ADTS",
+	dropStreamType:        "elementary stream not supported",
+	dropWaitKeyframe:      "video frame before the first keyframe",
+	dropNoTimestamp:       "frame without a timestamp",
 }
 
 func (r dropReason) String() string { return dropReasonNames[r] }

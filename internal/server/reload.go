@@ -48,6 +48,7 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 		s.log.Info("reload: max_connections", "value", cfg.MaxConnections, "connections", s.limit.n.Load())
 	}
 	s.reloadListeners(old, cfg, ch)
+	s.reloadRTC(ch)
 	s.reloadStreams(cfg, ch)
 	s.reloadEgress(cfg)
 	for _, v := range ch.VhostsAdded {
@@ -80,6 +81,7 @@ func (s *Server) reloadListeners(old, cfg *conf.Config, ch conf.Changes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reloadSidecarsLocked(cfg) // after the HTTP listeners they follow
+	s.reloadSRTLocked(cfg)
 	for ep, r := range s.rtmpLns {
 		if !slices.Contains(cfg.Listen, ep) {
 			r.stop()

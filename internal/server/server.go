@@ -24,6 +24,7 @@ import (
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/metrics"
 	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/rtc"
 	"github.com/castd/castd/internal/rtmpserver"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/sysinfo"
@@ -57,6 +58,8 @@ type Server struct {
 	api    *api.API
 	rtmp   *rtmpserver.Server
 	stream *httpstream.Server
+	rtc    *rtc.Server
+	srt    *srtListener
 	egress []egress
 	limit  connLimit
 
@@ -114,6 +117,8 @@ func New(cfg *conf.Config, opt Options) *Server {
 		Sig: "castd", Server: version.Server, License: "MIT", URL: "https://github.com/castd/castd",
 		SrsVer: version.SRSVersion, Authors: "the castd authors", PID: os.Getpid(),
 	}}
+	s.rtc = newRTC(s, os.Getpid())
+	s.srt = newSRT(s)
 	return s
 }
 
@@ -141,6 +146,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	err := s.openListeners(cfg)
 	s.mu.Unlock()
+	if err == nil {
+		err = s.rtc.Start(ctx, cfg.RTCServer)
+	}
 	if err != nil {
 		s.closeListeners()
 		return err
@@ -160,7 +168,9 @@ func (s *Server) Wait() {
 	s.closeListeners()
 	s.rtmp.Wait()
 	s.stream.Wait()
+	s.rtc.Wait()
 	s.wg.Wait()
+	s.srt.srv.Wait() // after its Serve goroutines (in s.wg) stopped adding sessions
 	s.waitEgressStopped()
 	// A hook that was in flight during the first Close has returned its
 	// connection to the pool by now: release it too.
@@ -184,6 +194,9 @@ func (s *Server) openListeners(cfg *conf.Config) error {
 			return err
 		}
 		s.httpAPI = r
+	}
+	if err := s.openSRTLocked(cfg); err != nil {
+		return err
 	}
 	return s.syncSidecarsLocked(cfg)
 }
@@ -276,6 +289,7 @@ func (s *Server) closeListeners() {
 	}
 	s.closeHTTPLocked()
 	s.closeSidecarsLocked()
+	s.closeSRTLocked()
 }
 
 // closeHTTPLocked closes the HTTP listeners; call with s.mu held.
@@ -310,6 +324,8 @@ func (s *Server) Addrs() map[string][]net.Addr {
 		}
 	}
 	s.sidecarAddrsLocked(out)
+	s.rtcAddrsLocked(out)
+	s.srtAddrsLocked(out)
 	return out
 }
 

@@ -86,6 +86,7 @@ func (s *Server) apiHandler(cfg *conf.Config) http.Handler {
 	a := *s.api
 	a.OwnPort = true
 	a.Mount(mux)
+	s.rtc.Mount(mux)
 	mountPprof(mux, cfg)
 	auth := cfg.HTTPAPI.Auth
 	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPAPI.Crossdomain,
@@ -115,6 +116,7 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 	mux.Handle("/api/v1/versions", httpx.JSONP(http.HandlerFunc(s.api.Versions)))
 	if s.sharedAPI {
 		s.api.Mount(mux)
+		s.rtc.Mount(mux)
 		mountPprof(mux, cfg)
 	}
 	// Live streams first, then outputs with HTTP sessions (HLS...), then the

@@ -59,6 +59,10 @@ type Client struct {
 	Created   time.Time
 	Conn      Counter
 	Kick      func() // closes the connection; nil when it cannot be kicked
+	// Transport, when set, returns the connection's protocol counters, which
+	// the API shows under castd's own "transport" key (SRT: RTT,
+	// retransmissions, loss); SRS has no such field.
+	Transport func() any
 
 	rate rate
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/protocol/srt"
 )
 
 // Kind is a class of failure. The values appear in castbench's JSON report.
@@ -31,10 +32,10 @@ const (
 	// Handshake: the RTMP or TLS handshake failed.
 	Handshake Kind = "handshake"
 	// Rejected: the server said no (an RTMP _error or an onStatus with
-	// level error, such as NetStream.Publish.BadName).
+	// level error, such as NetStream.Publish.BadName; an SRT rejection).
 	Rejected Kind = "rejected"
 	// Timeout: connecting took longer than the connect timeout, or no data
-	// came for the read timeout.
+	// came for the read timeout (or SRT's peer idle timeout).
 	Timeout Kind = "timeout"
 	// EOF: the server closed or reset the connection.
 	EOF Kind = "eof"
@@ -87,6 +88,7 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	var status *rtmp.StatusError
+	var srtReject *srt.RejectError
 	var httpStatus *HTTPStatusError
 	var netErr net.Error
 	var opErr *net.OpError
@@ -94,8 +96,10 @@ func KindOf(err error) Kind {
 	switch {
 	case err == nil:
 		return ""
-	case errors.As(err, &status):
+	case errors.As(err, &status), errors.As(err, &srtReject):
 		return Rejected
+	case errors.Is(err, srt.ErrConnectTimeout), errors.Is(err, srt.ErrPeerIdle):
+		return Timeout
 	case errors.As(err, &httpStatus):
 		return HTTPStatus
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/protocol/srt"
 )
 
 type timeoutErr struct{}
@@ -48,6 +49,9 @@ func TestKindOf(t *testing.T) {
 		{Mark(BadData, errors.New("flvscan: not an FLV stream")), BadData},
 		{Mark(Dial, io.EOF), Dial}, // a mark wins over the chain
 		{fmt.Errorf("wrapped: %w", Mark(HTTPStatus, errors.New("too many redirects"))), HTTPStatus},
+		{fmt.Errorf("srt dial: %w", &srt.RejectError{Reason: srt.RejectPredefinedBase + 403}), Rejected},
+		{fmt.Errorf("srt dial: %w", srt.ErrConnectTimeout), Timeout},
+		{fmt.Errorf("tsscan: read: %w", srt.ErrPeerIdle), Timeout},
 		{errors.New("something else"), Other},
 	}
 	for _, tt := range tests {

@@ -3,9 +3,9 @@
 // goroutine), and reports what it receives to a Recorder: bytes, video
 // frames, castbench latency stamps, stalls and how it failed.
 //
-// RTMP (rtmp.go), HTTP-FLV (httpflv.go) and HLS (hls.go) exist today. A
-// new protocol (SRT, WebRTC) is a new file with a type implementing Player
-// and a case in New.
+// RTMP (rtmp.go), HTTP-FLV (httpflv.go), HLS (hls.go) and SRT (srt.go)
+// exist today. A new protocol (WebRTC) is a new file with a type
+// implementing Player and a case in New.
 package player
 
 import (
@@ -68,6 +68,7 @@ func (o Options) withDefaults() Options {
 //	rtmp://host[:port]/app/stream[?query]   RTMP
 //	http(s)://host[:port]/path.m3u8[?query] HLS (a media or master playlist)
 //	http(s)://host[:port]/path[?query]      HTTP-FLV (any path but .m3u8, .mpd, .ts)
+//	srt://host:port?streamid=...[&passphrase=...&pbkeylen=...&latency=ms]  SRT (MPEG-TS)
 func New(rawURL string, opt Options) (Player, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -77,6 +78,8 @@ func New(rawURL string, opt Options) (Player, error) {
 	switch strings.ToLower(u.Scheme) {
 	case "rtmp":
 		return newRTMP(rawURL, opt)
+	case "srt":
+		return newSRT(rawURL, opt)
 	case "http", "https":
 		switch strings.ToLower(path.Ext(u.Path)) {
 		case ".m3u8":
@@ -86,7 +89,7 @@ func New(rawURL string, opt Options) (Player, error) {
 		}
 		return newHTTPFLV(u, opt)
 	}
-	return nil, fmt.Errorf("player: %s: unsupported scheme %q (rtmp, http and https are supported)", rawURL, u.Scheme)
+	return nil, fmt.Errorf("player: %s: unsupported scheme %q (rtmp, http, https and srt are supported)", rawURL, u.Scheme)
 }
 
 // deadliner refreshes a read deadline at most once a second, so a player

@@ -61,13 +61,14 @@ func TestVideoInspector(t *testing.T) {
 
 func TestNewPicksThePlayer(t *testing.T) {
 	for url, want := range map[string]string{
-		"rtmp://h/live/s":                 "*player.rtmpPlayer",
-		"rtmp://h:1935/live/s?k=v":        "*player.rtmpPlayer",
-		"http://h/live/s.flv":             "*player.httpFLVPlayer",
-		"https://h:8443/live/s.flv?k=v":   "*player.httpFLVPlayer",
-		"http://h/live?app=live&stream=s": "*player.httpFLVPlayer",
-		"http://h/live/s.m3u8":            "*player.hlsPlayer",
-		"https://h/live/s.M3U8?token=1":   "*player.hlsPlayer",
+		"rtmp://h/live/s":                               "*player.rtmpPlayer",
+		"rtmp://h:1935/live/s?k=v":                      "*player.rtmpPlayer",
+		"http://h/live/s.flv":                           "*player.httpFLVPlayer",
+		"https://h:8443/live/s.flv?k=v":                 "*player.httpFLVPlayer",
+		"http://h/live?app=live&stream=s":               "*player.httpFLVPlayer",
+		"http://h/live/s.m3u8":                          "*player.hlsPlayer",
+		"https://h/live/s.M3U8?token=1":                 "*player.hlsPlayer",
+		"srt://h:10080?streamid=#!::r=live/s,m=request": "*player.srtPlayer",
 	} {
 		p, err := New(url, Options{})
 		if err != nil || fmt.Sprintf("%T", p) != want {

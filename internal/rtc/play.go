@@ -1,0 +1,190 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/castd/castd/internal/av"
+	"github.com/castd/castd/internal/hooks"
+	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/security"
+)
+
+// playSession is a WebRTC player. It reads its stream's RTP packets, made
+// once for every player by the stream's relay (relay.go), and only writes
+// them to its own tracks, where pion sets its SSRC and payload type and
+// encrypts them with its SRTP keys.
+type playSession struct {
+	*session
+	video, audio *webrtc.TrackLocalStaticRTP
+	senders      []*webrtc.RTPSender
+	relay        *relay
+	writeErrs    int // owned by pump
+}
+
+func (s *Server) negotiatePlay(ctx context.Context, r *request, o offer, v Vhost, key hub.Key, hr hooks.Request) (answer, error) {
+	// #2728: with rtmp_to_rtc off, a stream published over RTMP (or SRT...)
+	// is not bridged to WebRTC, and SRS refuses its players.
+	if st := s.Hub.Stream(key); st != nil && !v.RTC.RTMPToRTC {
+		if sn := st.Snapshot(); sn.Publishing && sn.Publisher.Protocol != protocolRTC {
+			return answer{}, fmt.Errorf("rtc: play %s: published over %s and rtmp_to_rtc is off", key, sn.Publisher.Protocol)
+		}
+	}
+	if err := admit(v, security.Play, r.ip); err != nil {
+		return answer{}, err
+	}
+	hr.StreamID = s.Hub.Ensure(key, v.Stream).ID
+	if err := s.Hooks.OnPlay(ctx, v.Hooks, hr); err != nil {
+		return answer{}, err
+	}
+	ss, err := s.newSession(r, v, key, hr.ClientID, o.remoteUfrag)
+	if err != nil {
+		s.Hooks.OnStop(context.Background(), v.Hooks, hr)
+		return answer{}, err
+	}
+	ss.hr = hr
+	ps := &playSession{session: ss}
+	sdp, err := ss.answer(r.offer, s.candidates(ctx, s.Config(), candidateSource{eip: r.eip, apiHost: r.apiHost}),
+		func() error { return ps.addTracks(o) })
+	if err == nil {
+		ps.relay, err = s.attachRelay(key, v)
+	}
+	if err != nil {
+		ss.discard(err)
+		s.Hooks.OnStop(context.Background(), v.Hooks, hr)
+		return answer{}, err
+	}
+	ss.register(hr.StreamID)
+	ss.log.Info("rtc: play start", "stream", key.String(), "via", r.via, "ip", r.ip, "session", ss.id, "param", hr.Param)
+	if err := s.start(ss, ps.media, ps.stop); err != nil {
+		return answer{}, err
+	}
+	return answer{sdp: sdp, sessionID: ss.id, token: ss.token}, nil
+}
+
+// addTracks gives the player a track per media section it offered.
+func (ps *playSession) addTracks(o offer) error {
+	add := func(c webrtc.RTPCodecCapability, id string) (*webrtc.TrackLocalStaticRTP, error) {
+		t, err := webrtc.NewTrackLocalStaticRTP(c, id, ps.key.App+"/"+ps.key.Name)
+		if err != nil {
+			return nil, fmt.Errorf("rtc: new %s track: %w", id, err)
+		}
+		sender, err := ps.pc.AddTrack(t)
+		if err != nil {
+			return nil, fmt.Errorf("rtc: add %s track: %w", id, err)
+		}
+		ps.senders = append(ps.senders, sender)
+		return t, nil
+	}
+	var err error
+	if o.hasAudio {
+		if ps.audio, err = add(opusCodec, "audio"); err != nil {
+			return err
+		}
+	}
+	if o.hasVideo {
+		if ps.video, err = add(h264Codec, "video"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// media runs once the player is connected: one goroutine sends the
+// stream, one per sender reads RTCP (pion's NACK responder and reports
+// work while it is read, and PLI/FIR are passed to the publisher).
+func (ps *playSession) media(ctx context.Context) {
+	for _, sender := range ps.senders {
+		ps.goMedia(func() { ps.readRTCP(sender) })
+	}
+	ps.goMedia(func() {
+		if err := ps.pump(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			ps.log.Warn("rtc: play stopped", "stream", ps.key.String(), "err", err)
+			ps.end(err)
+		}
+	})
+}
+
+func (ps *playSession) stop() {
+	ps.srv.detachRelay(ps.relay)
+	ps.srv.Hooks.OnStop(context.Background(), ps.hooksNow(), ps.hr)
+}
+
+func (ps *playSession) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				ps.srv.requestKeyframe(ps.key)
+			}
+		}
+	}
+}
+
+// pump copies the relay's packets to the player's tracks until ctx ends.
+// Video starts at a keyframe, and starts again at one whenever the player
+// fell so far behind that the hub skipped packets.
+func (ps *playSession) pump(ctx context.Context) error {
+	viewer := ps.srv.Hub.Play(rtpKey(ps.key), hub.ClientInfo{ID: ps.cid, Protocol: protocolRTC, Addr: ps.peer},
+		relayOptions(ps.vhost.Stream), hub.ViewerOptions{Jitter: hub.JitterOff})
+	defer viewer.Close()
+	ps.srv.requestKeyframe(ps.key)
+	waitKey := true
+	var skips int64
+	var pkt rtp.Packet
+	buf := make([]hub.Delivery, 64)
+	for {
+		n, err := viewer.Read(ctx, buf)
+		if sk := viewer.Skips(); sk != skips {
+			skips, waitKey = sk, true
+			ps.srv.requestKeyframe(ps.key)
+		}
+		for _, d := range buf[:n] {
+			track := ps.audio
+			if d.Packet.Kind == av.KindVideo {
+				track = ps.video
+				if waitKey && !d.Packet.Keyframe {
+					continue
+				}
+				waitKey = false
+			}
+			if track == nil {
+				continue
+			}
+			if werr := ps.writeRTPs(track, &pkt, d.Packet.Payload); werr != nil {
+				return werr
+			}
+		}
+		clear(buf[:n])
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// writeRTPs writes the RTP packets of one relay payload to a track. A
+// failed write is not fatal: a player that is gone is noticed by ICE
+// (stun_timeout), and one lost packet is what NACK is for.
+func (ps *playSession) writeRTPs(track *webrtc.TrackLocalStaticRTP, pkt *rtp.Packet, payload []byte) error {
+	return eachRTP(payload, func(b []byte) error {
+		if err := pkt.Unmarshal(b); err != nil {
+			return fmt.Errorf("rtc: relay packet: %w", err)
+		}
+		if err := track.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			if ps.writeErrs++; ps.writeErrs == 1 {
+				ps.log.Debug("rtc: write RTP", "err", err)
+			}
+		}
+		return nil
+	})
+}
