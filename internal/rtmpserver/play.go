@@ -13,6 +13,9 @@ import (
 // up to 128).
 const maxBatch = 128
 
+// initialBatch is a player's first batch size: 350 ms of a usual stream.
+const initialBatch = 32
+
 // publishReadBuffer is a publisher connection's read buffer: players keep
 // the small default, which is what limits how many fit in memory.
 const publishReadBuffer = 64 << 10
@@ -48,8 +51,10 @@ func (w *playWriter) send(ds []hub.Delivery) error {
 }
 
 func (w *playWriter) run(ctx context.Context) error {
-	buf := make([]hub.Delivery, maxBatch)
-	w.msgs = make([]rtmp.MediaMessage, 0, maxBatch)
+	// Sized for a usual merged write and doubled, up to maxBatch, when a
+	// read fills it: per-player memory is what limits how many fit.
+	buf := make([]hub.Delivery, initialBatch)
+	w.msgs = make([]rtmp.MediaMessage, 0, initialBatch)
 	nc := w.sc.NetConn()
 	var first uint32
 	started := false
@@ -80,6 +85,9 @@ func (w *playWriter) run(ctx context.Context) error {
 		clear(buf[:n]) // do not keep shared packets alive
 		if err != nil {
 			return err
+		}
+		if n == len(buf) && len(buf) < maxBatch {
+			buf = make([]hub.Delivery, min(2*len(buf), maxBatch))
 		}
 		if w.afterFirst != nil {
 			w.afterFirst()
