@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	case "play":
 		o.common(fs, time.Minute)
 		o.playFlags(fs)
-		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream, http(s)://host/app/stream.flv (HTTP-FLV),\nhttp(s)://host/app/stream.m3u8 (HLS) or srt://host:port?streamid=#!::r=app/stream,m=request,\nwith %d; repeat -u to spread players over several URLs (protocols)")
+		fs.Var(&o.playURLs, "u", "URL to play: rtmp://host/app/stream, http(s)://host/app/stream.flv (HTTP-FLV),\nhttp(s)://host/app/stream.m3u8 (HLS), srt://host:port?streamid=#!::r=app/stream,m=request,\nwebrtc://host[:apiport]/app/stream or whep+http://host:1985/rtc/v1/whep/?app=app&stream=stream (WebRTC),\nwith %d; repeat -u to spread players over several URLs (protocols)")
 		fs.IntVar(&o.streams, "streams", 1, "spread players over this many streams (needs %d in the URL)")
 		fs.IntVar(&o.start, "start", 0, "first stream number for %d")
 	case "publish-play":

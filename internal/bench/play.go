@@ -14,7 +14,8 @@ import (
 // PlayConfig configures the players of a run.
 type PlayConfig struct {
 	// URLs are the streams to play: rtmp://…, http(s)://….flv (or any
-	// HTTP-FLV path) or http(s)://….m3u8 (HLS), where
+	// HTTP-FLV path), http(s)://….m3u8 (HLS), srt://…, or webrtc://… and
+	// whep+http(s)://… (WebRTC), where
 	// "%d" is replaced by a stream number. Player i plays URLs[i%len(URLs)]
 	// (so several URLs mix protocols) with stream number
 	// Start+(i/len(URLs))%Streams.
@@ -28,8 +29,9 @@ type PlayConfig struct {
 	// Rate is how many players start per second; 0 starts them all at once.
 	Rate float64
 	// Player configures each player (timeouts, TLS, HLS buffer). HLS
-	// players share one HTTP client, made for the run unless
-	// Player.HTTPClient is set.
+	// and WebRTC players share one HTTP client, made for the run unless
+	// Player.HTTPClient is set; WebRTC players share one pion API, made
+	// for the run unless Player.WebRTC is set.
 	Player player.Options
 	// StallGap is the gap between media messages that counts as a stall;
 	// default 1 s.
@@ -64,7 +66,25 @@ func newPlayRun(cfg PlayConfig) *playRun {
 		r.httpClient = player.NewHTTPClient(r.cfg.Player, cfg.Players)
 		r.cfg.Player.HTTPClient = r.httpClient
 	}
+	if r.cfg.Player.WebRTC == nil && usesWebRTC(cfg.URLs) {
+		// It fails only if pion cannot register its own default codecs;
+		// then each WebRTC player tries again and reports the error.
+		if api, err := player.NewWebRTCAPI(); err == nil {
+			r.cfg.Player.WebRTC = api
+		}
+	}
 	return r
+}
+
+// usesWebRTC tells whether any of the URLs is played over WebRTC.
+func usesWebRTC(urls []string) bool {
+	for _, u := range urls {
+		scheme, _, _ := strings.Cut(strings.ToLower(u), "://")
+		if scheme == "webrtc" || strings.HasPrefix(scheme, "whep+") {
+			return true
+		}
+	}
+	return false
 }
 
 // close releases what the run's players shared, once they have ended.

@@ -3,8 +3,8 @@
 // goroutine), and reports what it receives to a Recorder: bytes, video
 // frames, castbench latency stamps, stalls and how it failed.
 //
-// RTMP (rtmp.go), HTTP-FLV (httpflv.go), HLS (hls.go) and SRT (srt.go)
-// exist today. A new protocol (WebRTC) is a new file with a type
+// RTMP (rtmp.go), HTTP-FLV (httpflv.go), HLS (hls.go), SRT (srt.go) and
+// WebRTC (webrtc.go) exist today. A new protocol is a new file with a type
 // implementing Player and a case in New.
 package player
 
@@ -17,6 +17,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Player plays one stream.
@@ -49,6 +51,11 @@ type Options struct {
 	// segments may come before it stalls. Default: the playlist's target
 	// duration.
 	HLSBuffer time.Duration
+	// WebRTC is what WebRTC players make their peer connections with:
+	// share one among the players of a run (NewWebRTCAPI). nil: each
+	// player makes its own. WebRTC players POST their offers with
+	// HTTPClient.
+	WebRTC *webrtc.API
 }
 
 const defaultTimeout = 10 * time.Second
@@ -69,6 +76,8 @@ func (o Options) withDefaults() Options {
 //	http(s)://host[:port]/path.m3u8[?query] HLS (a media or master playlist)
 //	http(s)://host[:port]/path[?query]      HTTP-FLV (any path but .m3u8, .mpd, .ts)
 //	srt://host:port?streamid=...[&passphrase=...&pbkeylen=...&latency=ms]  SRT (MPEG-TS)
+//	webrtc://host[:apiport]/app/stream[?schema=https&vhost=...]  WebRTC, WHEP at the API port (1985)
+//	whep+http(s)://host[:port]/path?query    WebRTC, WHEP at http(s)://host[:port]/path?query
 func New(rawURL string, opt Options) (Player, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -80,6 +89,8 @@ func New(rawURL string, opt Options) (Player, error) {
 		return newRTMP(rawURL, opt)
 	case "srt":
 		return newSRT(rawURL, opt)
+	case "webrtc", "whep+http", "whep+https":
+		return newWebRTC(u, opt)
 	case "http", "https":
 		switch strings.ToLower(path.Ext(u.Path)) {
 		case ".m3u8":
@@ -89,7 +100,7 @@ func New(rawURL string, opt Options) (Player, error) {
 		}
 		return newHTTPFLV(u, opt)
 	}
-	return nil, fmt.Errorf("player: %s: unsupported scheme %q (rtmp, http, https and srt are supported)", rawURL, u.Scheme)
+	return nil, fmt.Errorf("player: %s: unsupported scheme %q (rtmp, http, https, srt, webrtc, whep+http and whep+https are supported)", rawURL, u.Scheme)
 }
 
 // deadliner refreshes a read deadline at most once a second, so a player

@@ -69,13 +69,15 @@ func TestNewPicksThePlayer(t *testing.T) {
 		"http://h/live/s.m3u8":                          "*player.hlsPlayer",
 		"https://h/live/s.M3U8?token=1":                 "*player.hlsPlayer",
 		"srt://h:10080?streamid=#!::r=live/s,m=request": "*player.srtPlayer",
+		"webrtc://h/live/s":                             "*player.webrtcPlayer",
+		"whep+https://h/whep/s":                         "*player.webrtcPlayer",
 	} {
 		p, err := New(url, Options{})
 		if err != nil || fmt.Sprintf("%T", p) != want {
 			t.Errorf("%s: %T %v, want %s", url, p, err, want)
 		}
 	}
-	for _, url := range []string{"rtmp://h/live", "http://h/live/s.mpd", "http://h/live/s.ts", "http:///s.m3u8", "srt://h:10080", "webrtc://h/live/s", "http:///x.flv", "::"} {
+	for _, url := range []string{"rtmp://h/live", "http://h/live/s.mpd", "http://h/live/s.ts", "http:///s.m3u8", "srt://h:10080", "webrtc://h/s", "http:///x.flv", "::"} {
 		if p, err := New(url, Options{}); err == nil {
 			t.Errorf("%s: got %T", url, p)
 		}
