@@ -175,35 +175,88 @@ func copyFile(t *testing.T, from, to string) {
 // (see checkPlayback).
 func playInBrowser(t *testing.T, c *castd, kind, streamURL string, watch time.Duration) browserResult {
 	t.Helper()
+	return openInBrowser(t, c, kind, streamURL, watch).wait(t)
+}
+
+// browserPage is a player test page open in its own headless Chromium,
+// driven by run.mjs in the background.
+type browserPage struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	out    string // the driver's result file
+	logs   *syncBuffer
+	done   chan struct{}
+	err    error
+	// stopped says the test ended the watch early (stop).
+	stopped bool
+}
+
+// openInBrowser starts the driver on the page for kind and streamURL and
+// returns at once, so a test can keep one page open (a WHIP publisher)
+// while it plays in another. wait collects the result. chromiumArgs are
+// flags for this browser alone, on top of run.mjs's own.
+func openInBrowser(t *testing.T, c *castd, kind, streamURL string, watch time.Duration, chromiumArgs ...string) *browserPage {
+	t.Helper()
 	node, chromium, dir := browserTools(t)
 	stagePlayerPage(t, dir, c.dir)
 	page := c.httpURL("playertest/player.html?" + url.Values{"kind": {kind}, "url": {streamURL}}.Encode())
-	out := filepath.Join(t.TempDir(), "result.json")
+	p := &browserPage{out: filepath.Join(t.TempDir(), "result.json"), logs: &syncBuffer{}, done: make(chan struct{})}
 
 	// The driver bounds itself at watch+30 s; this is the backstop.
 	ctx, cancel := context.WithTimeout(context.Background(), watch+60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "run.mjs", page, strconv.FormatFloat(watch.Seconds(), 'f', 1, 64), out)
-	cmd.Dir = dir
+	p.cancel = cancel
+	p.cmd = exec.CommandContext(ctx, node, "run.mjs", page, strconv.FormatFloat(watch.Seconds(), 'f', 1, 64), p.out)
+	p.cmd.Dir = dir
 	// The driver closes Chromium on an interrupt; a kill follows if not.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
+	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
+	p.cmd.WaitDelay = 10 * time.Second
 	// Chromium's profile and temp files land in a dir the test removes.
-	cmd.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t), "PLAYERTEST_CHROMIUM="+chromium)
-	logs, runErr := cmd.CombinedOutput()
+	p.cmd.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t), "PLAYERTEST_CHROMIUM="+chromium,
+		"PLAYERTEST_CHROMIUM_ARGS="+strings.Join(chromiumArgs, "\n"))
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start the browser driver: %v", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	// A test that ends early stops the driver (cleanups run before the
+	// temp dirs go).
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	return p
+}
 
+// wait waits for the driver to finish watching and returns what the page
+// saw, failing the test only when the browser could not be run.
+func (p *browserPage) wait(t *testing.T) browserResult {
+	t.Helper()
+	<-p.done
+	p.cancel()
 	var r browserResult
-	body, err := os.ReadFile(out)
+	body, err := os.ReadFile(p.out)
 	if err != nil {
-		t.Fatalf("browser driver wrote no result (%v): %v\n%s", runErr, err, logs)
+		t.Fatalf("browser driver wrote no result (%v): %v\n%s", p.err, err, p.logs.String())
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		t.Fatalf("browser driver result: %v\n%s", err, body)
 	}
-	if runErr != nil {
-		t.Fatalf("browser driver: %v: %s\n%s\n%s", runErr, r.Fatal, logs, r.summary())
+	if p.err != nil && !(p.stopped && strings.HasPrefix(r.Fatal, "stopped by")) {
+		t.Fatalf("browser driver: %v: %s\n%s\n%s", p.err, r.Fatal, p.logs.String(), r.summary())
 	}
 	return r
+}
+
+// stop ends the watch early and returns what the page saw until then.
+func (p *browserPage) stop(t *testing.T) browserResult {
+	t.Helper()
+	p.stopped = true
+	p.cancel()
+	return p.wait(t)
 }
 
 // shortTempDir is a temp dir with a short path: Chromium puts a Unix socket

@@ -71,6 +71,12 @@ func (d *h264Depacketizer) lost() {
 // error describes a malformed payload; the depacketizer then treats the
 // frame as lost and goes on.
 func (d *h264Depacketizer) push(p rtpPacket, out []*h264Frame) ([]*h264Frame, error) {
+	if len(p.payload) == 0 {
+		// Padding only (browsers probe bandwidth with them): it fills its
+		// place in the sequence, which the reorder buffer has seen, and
+		// carries no media.
+		return out, nil
+	}
 	if d.started && p.timestamp != d.cur.timestamp {
 		// A new timestamp without a marker on the last frame: the end was lost
 		// or the sender does not set the marker; emit what we have.

@@ -167,7 +167,6 @@ func TestDepacketizerMalformed(t *testing.T) {
 		name    string
 		payload []byte
 	}{
-		{"empty", nil},
 		{"forbidden bit", []byte{0x85, 1}},
 		{"reserved type", []byte{0x1e, 1}},
 		{"STAP-B", []byte{nalSTAPB, 0, 1, 2}},
@@ -191,6 +190,26 @@ func TestDepacketizerMalformed(t *testing.T) {
 				t.Fatalf("no recovery: %v", err)
 			}
 		})
+	}
+}
+
+// TestDepacketizerSkipsPadding: a padding-only packet (empty once pion
+// strips the padding) between a frame's packets neither breaks the frame
+// nor makes the depacketizer wait for a keyframe.
+func TestDepacketizerSkipsPadding(t *testing.T) {
+	keyframes := 0
+	d := newH264Depacketizer(func() { keyframes++ })
+	if f, err := d.push(rtpPacket{seq: 1, timestamp: 9, marker: true, payload: testSlice(true, 0, 20)}, nil); err != nil || len(f) != 1 {
+		t.Fatalf("keyframe: %v %d", err, len(f))
+	}
+	if f, err := d.push(rtpPacket{seq: 2, timestamp: 9, marker: false}, nil); err != nil || len(f) != 0 {
+		t.Fatalf("padding: %v %d frames", err, len(f))
+	}
+	if f, err := d.push(rtpPacket{seq: 3, timestamp: 12, marker: true, payload: testSlice(false, 0, 20)}, nil); err != nil || len(f) != 1 {
+		t.Fatalf("the frame after the padding: %v %d", err, len(f))
+	}
+	if keyframes != 0 {
+		t.Errorf("%d keyframe requests after padding", keyframes)
 	}
 }
 

@@ -17,6 +17,8 @@ const players = {
   dash: { lib: 'lib/dash.js', attach: attachDash },
   hls: { lib: 'lib/hls.js', attach: attachHls },
   file: { lib: '', attach: attachFile },
+  whep: { lib: '', attach: attachWhep },
+  whip: { lib: '', attach: attachWhip },
 };
 
 function attachMpegts(video, url, type, report, event) {
@@ -79,6 +81,105 @@ function attachFile(video, url, report, event) {
   }), { once: true });
   video.src = url;
   return video;
+}
+
+// attachWhep plays a WHEP URL with the browser's own WebRTC: a recvonly
+// offer for video and audio goes to the URL as application/sdp, the answer
+// comes back in the 201 response. The element gets the remote stream once
+// both tracks are known (the audio meter reads the stream's audio track).
+async function attachWhep(video, url, report, event) {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const stream = new MediaStream();
+  pc.addEventListener('track', (e) => {
+    stream.addTrack(e.track);
+    event('webrtc track', { kind: e.track.kind });
+  });
+  watchPeer(pc, report, event);
+  await exchangeSDP(pc, url, report, event);
+  video.srcObject = stream;
+  return pc;
+}
+
+// attachWhip publishes the browser's camera and microphone (Chromium's fake
+// devices under the driver) to a WHIP URL and keeps publishing while the
+// page is open. The element previews what is sent, so the page's counters
+// show the capture itself works; the proof that castd relays it is a WHEP
+// page playing the stream.
+async function attachWhip(video, url, report, event) {
+  const media = await navigator.mediaDevices.getUserMedia({
+    video: { width: 640, height: 480, frameRate: 25 },
+    // Voice processing would treat a test tone as noise and damp it.
+    audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+  });
+  const pc = new RTCPeerConnection();
+  for (const track of media.getTracks()) {
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+    // castd carries H.264 only: offer it first so the browser encodes it.
+    if (track.kind === 'video' && transceiver.setCodecPreferences && RTCRtpSender.getCapabilities) {
+      const codecs = RTCRtpSender.getCapabilities('video').codecs;
+      const h264 = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/h264');
+      if (h264.length === 0) {
+        report('whip', 'this browser cannot encode H.264');
+      } else {
+        transceiver.setCodecPreferences([...h264, ...codecs.filter((c) => !h264.includes(c))]);
+      }
+    }
+  }
+  watchPeer(pc, report, event);
+  await exchangeSDP(pc, url, report, event);
+  video.srcObject = media;
+  return pc;
+}
+
+// watchPeer reports a failed ICE or DTLS connection as an error and the
+// other state changes as events.
+function watchPeer(pc, report, event) {
+  pc.addEventListener('iceconnectionstatechange', () => {
+    event('webrtc ice', { state: pc.iceConnectionState });
+    if (pc.iceConnectionState === 'failed') {
+      report('webrtc ice', { state: pc.iceConnectionState });
+    }
+  });
+  pc.addEventListener('connectionstatechange', () => {
+    event('webrtc connection', { state: pc.connectionState });
+    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+      report('webrtc connection', { state: pc.connectionState });
+    }
+  });
+}
+
+// exchangeSDP posts the local offer, with the candidates gathered in the
+// first seconds (castd does not take trickled ones; being ICE-lite it
+// learns the browser's address from the browser's own checks), and applies
+// the answer. A refused offer throws, which the page reports.
+async function exchangeSDP(pc, url, report, event) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(resolve, 2000);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/sdp' },
+    body: pc.localDescription.sdp,
+  });
+  const answer = await response.text();
+  if (response.status !== 201) {
+    throw new Error(`POST ${url}: ${response.status} ${answer.slice(0, 200)}`);
+  }
+  event('webrtc answer', { location: response.headers.get('Location') });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
 }
 
 // attachHls plays an HLS playlist (castd's hls_ctx master playlist or a

@@ -12,7 +12,8 @@
 // when Chromium or the page cannot be started, 2 when the page crashed and
 // 3 when the global timeout fired. OUT_JSON is written in every case but
 // bad arguments, with the reason in "fatal". PLAYERTEST_CHROMIUM overrides
-// the browser (default /usr/bin/chromium).
+// the browser (default /usr/bin/chromium); PLAYERTEST_CHROMIUM_ARGS adds
+// flags, one a line.
 import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -24,7 +25,9 @@ const maxConsoleText = 1000;
 const audibleLevel = 0.003;
 
 // chromiumArgs keep headless Chromium off the (closed) network, let media
-// autoplay with sound, and give WebRTC pages fake capture devices.
+// autoplay with sound, and give WebRTC pages fake capture devices. WebRTC
+// tests run castd on loopback, advertising 127.0.0.1: Chromium pairs its
+// candidates with a loopback address only when allowed to.
 const chromiumArgs = [
   '--headless',
   '--no-sandbox',
@@ -37,7 +40,12 @@ const chromiumArgs = [
   '--autoplay-policy=no-user-gesture-required',
   '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
 ];
+
+// PLAYERTEST_CHROMIUM_ARGS adds flags, one a line (a test's fake capture
+// file, say).
+const extraArgs = (process.env.PLAYERTEST_CHROMIUM_ARGS || '').split('\n').filter(Boolean);
 
 const [pageURL, secondsArg, outPath] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -108,7 +116,7 @@ async function watch() {
       // headless flags nor --mute-audio: '--headless' above decides.
       // launch() gives Chromium a fresh profile dir under TMPDIR.
       headless: false,
-      args: chromiumArgs,
+      args: [...chromiumArgs, ...extraArgs],
       handleSIGINT: false,
       handleSIGTERM: false,
       timeout: 20000,
