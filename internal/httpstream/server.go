@@ -24,6 +24,7 @@ import (
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/logging"
+	"github.com/castd/castd/internal/relay"
 	"github.com/castd/castd/internal/security"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/streamurl"
@@ -65,9 +66,12 @@ type Server struct {
 	Log   *slog.Logger
 	Vhost Resolver
 
+	// Relays mux TS, AAC and MP3 once per stream; the server shares them
+	// with SRT. Start makes its own when nil.
+	Relays *relay.Relays
+
 	mu     sync.Mutex
 	mounts map[mount]hub.Key
-	relays map[hub.Key]*relay // by derived key; see relay.go
 	ctx    context.Context
 	wg     sync.WaitGroup
 }
@@ -76,7 +80,9 @@ type Server struct {
 func (s *Server) Start(ctx context.Context) {
 	s.ctx = ctx
 	s.mounts = map[mount]hub.Key{}
-	s.relays = map[hub.Key]*relay{}
+	if s.Relays == nil {
+		s.Relays = &relay.Relays{Hub: s.Hub, Log: s.Log, Context: func() context.Context { return ctx }}
+	}
 }
 
 // mount is where a stream is served: a vhost and a URL path. SRS registers
@@ -84,8 +90,13 @@ func (s *Server) Start(ctx context.Context) {
 // resolved vhost also covers ?vhost= and ?domain=.
 type mount struct{ vhost, path string }
 
-// Wait blocks until every player goroutine has ended.
-func (s *Server) Wait() { s.wg.Wait() }
+// Wait blocks until every player goroutine and relay has ended.
+func (s *Server) Wait() {
+	s.wg.Wait()
+	if s.Relays != nil {
+		s.Relays.Wait()
+	}
+}
 
 // MountPath fills a template for a stream, without the leading [vhost]
 // (the vhost is matched separately): "[vhost]/[app]/[stream].flv" becomes
@@ -189,11 +200,10 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		// TS, AAC and MP3 are muxed once per stream by a relay; viewers read
 		// its output, whose timestamps need no correction.
 		sopt.StartBack = v.Remux.FastCache
-		s.relayFor(key, format, Vhost{Stream: sopt})
-		playKey = derivedKey(key, format)
+		playKey = s.Relays.Ensure(key, format, sopt, "http-"+format)
 		vopt.Jitter = hub.JitterOff
 	}
-	viewer := s.Hub.Play(playKey, hub.ClientInfo{ID: cid, Protocol: "http-" + format, Addr: r.RemoteAddr}, derivedOptions(sopt, format), vopt)
+	viewer := s.Hub.Play(playKey, hub.ClientInfo{ID: cid, Protocol: "http-" + format, Addr: r.RemoteAddr}, relay.Options(sopt, format), vopt)
 	hr := s.hookRequest(r, cid, ip, key, source.ID)
 	if err := s.admit(r, v, hr); err != nil {
 		// SRS closes a refused HTTP player without any response.

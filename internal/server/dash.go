@@ -51,7 +51,8 @@ func (s *Server) dashVhost(name string) dash.Settings {
 	}
 }
 
-// dashContext is the context Start was given: outputs' goroutines end with it.
+// dashContext is the context Start was given: outputs' goroutines (DASH
+// sessions, TS relays) end with it.
 func (s *Server) dashContext() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()

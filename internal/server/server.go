@@ -24,6 +24,7 @@ import (
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/metrics"
 	"github.com/castd/castd/internal/protocol/rtmp"
+	"github.com/castd/castd/internal/relay"
 	"github.com/castd/castd/internal/rtc"
 	"github.com/castd/castd/internal/rtmpserver"
 	"github.com/castd/castd/internal/stats"
@@ -60,6 +61,7 @@ type Server struct {
 	stream *httpstream.Server
 	rtc    *rtc.Server
 	srt    *srtListener
+	relays *relay.Relays
 	egress []egress
 	limit  connLimit
 
@@ -106,6 +108,9 @@ func New(cfg *conf.Config, opt Options) *Server {
 		Removed:     func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
 	}})
 	s.stream.Hub = s.hub
+	// One set of relays muxes each stream to TS once for HTTP-TS and SRT.
+	s.relays = &relay.Relays{Hub: s.hub, Log: s.log, Context: s.dashContext}
+	s.stream.Relays = s.relays
 	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s))
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,

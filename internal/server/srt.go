@@ -24,7 +24,7 @@ type srtListener struct {
 }
 
 func newSRT(s *Server) *srtListener {
-	return &srtListener{srv: &srtserver.Server{Hub: s.hub, Stats: s.stats, Hooks: s.hooks, Log: s.log, Vhost: s.srtVhost}}
+	return &srtListener{srv: &srtserver.Server{Hub: s.hub, Stats: s.stats, Hooks: s.hooks, Log: s.log, Vhost: s.srtVhost, Relays: s.relays}}
 }
 
 func (s *Server) srtVhost(name string) (srtserver.Vhost, bool) {

@@ -26,6 +26,7 @@ import (
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/logging"
 	"github.com/castd/castd/internal/protocol/srt"
+	"github.com/castd/castd/internal/relay"
 	"github.com/castd/castd/internal/security"
 	"github.com/castd/castd/internal/stats"
 	"github.com/castd/castd/internal/streamurl"
@@ -77,8 +78,12 @@ type Server struct {
 	Log   *slog.Logger
 	Vhost Resolver
 
-	wg     sync.WaitGroup
-	relays relays
+	// Relays mux a stream to TS once for SRT and HTTP-TS players; the
+	// server shares them with the HTTP server. Nil: Serve makes its own.
+	Relays *relay.Relays
+
+	wg         sync.WaitGroup
+	relaysOnce sync.Once
 }
 
 // Serve decides and serves the requests of ln until ctx is cancelled or ln
@@ -112,7 +117,12 @@ func (s *Server) Serve(ctx context.Context, ln *srt.Listener, set Settings) erro
 }
 
 // Wait blocks until every connection and relay has ended.
-func (s *Server) Wait() { s.wg.Wait() }
+func (s *Server) Wait() {
+	s.wg.Wait()
+	if s.Relays != nil {
+		s.Relays.Wait()
+	}
+}
 
 // session is one caller, from its request to its end.
 type session struct {
