@@ -116,11 +116,12 @@ func TestChromiumMSE(t *testing.T) {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio",
 		"--autoplay-policy=no-user-gesture-required", "--user-data-dir="+filepath.Join(dir, "profile"),
 		"http://"+ln.Addr().String()+"/")
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Skipf("chromium does not start: %v", err)
 	}
 	defer func() {
-		_ = cmd.Process.Kill()
+		killProcessGroup(cmd)
 		_ = cmd.Wait()
 	}()
 	var rs []result
