@@ -212,11 +212,11 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		httpx.CloseWithoutResponse(w)
 		return
 	}
-	defer s.Hooks.OnStop(context.Background(), s.hooksOf(key.Vhost), hr)
 	resp, err := httpx.StartLive(w, r, http.Header{"Content-Type": {contentTypes[format]}, "Server": {w.Header().Get("Server")}})
 	if err != nil {
 		viewer.Close()
 		log.Warn("http: start live response", "format", format, "err", err)
+		s.Hooks.OnStop(context.Background(), s.hooksOf(key.Vhost), hr)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -226,18 +226,46 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		Conn: resp, Kick: cancel,
 	})
 	log.Info("http: play start", "format", format, "stream", key.String(), "ip", ip, "url", r.URL.String())
-	start := time.Now()
-	var out batchWriter = newFLVWriter(resp, v.Remux)
+	p := &httpPlayer{cid: cid, log: log, key: key, format: format, hr: hr, resp: resp, viewer: viewer,
+		ctx: ctx, cancel: cancel, began: time.Now()}
+	p.out = newFLVWriter(resp, v.Remux)
 	if format != "flv" {
-		out = &rawWriter{resp: resp, prefix: formatPrefix(format)}
+		p.out = &rawWriter{resp: resp, prefix: formatPrefix(format)}
 	}
-	err = s.pump(ctx, resp, viewer, out)
-	cancel()
-	viewer.Close()
-	resp.Close()
-	s.Stats.Unregister(cid, err)
-	log.Info("http: play end", "format", format, "stream", key.String(), "duration", time.Since(start).Round(time.Millisecond),
-		"bytes", resp.BytesOut(), "drops", viewer.Drops(), "reason", endReason(err))
+	// The connection is ours now: a fresh goroutine streams to it and
+	// net/http's, with its deep stack and request state, ends here.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runPlayer(p)
+	}()
+}
+
+// httpPlayer is an admitted HTTP player whose response has started.
+type httpPlayer struct {
+	cid, format string
+	log         *slog.Logger
+	key         hub.Key
+	hr          hooks.Request
+	resp        *httpx.LiveResponse
+	viewer      *hub.Viewer
+	out         batchWriter
+	ctx         context.Context
+	cancel      context.CancelFunc
+	began       time.Time
+}
+
+// runPlayer streams to the player until it leaves, the publisher
+// unpublishes, or the server stops, then cleans up.
+func (s *Server) runPlayer(p *httpPlayer) {
+	err := s.pump(p.ctx, p.resp, p.viewer, p.out)
+	p.cancel()
+	p.viewer.Close()
+	p.resp.Close()
+	s.Stats.Unregister(p.cid, err)
+	p.log.Info("http: play end", "format", p.format, "stream", p.key.String(), "duration", time.Since(p.began).Round(time.Millisecond),
+		"bytes", p.resp.BytesOut(), "drops", p.viewer.Drops(), "reason", endReason(err))
+	s.Hooks.OnStop(context.Background(), s.hooksOf(p.key.Vhost), p.hr)
 }
 
 // admit runs SRS's checks for an HTTP player: security, then on_play (a
@@ -276,23 +304,59 @@ type batchWriter interface {
 	write([]hub.Delivery) error
 }
 
+// pump moves the viewer's packets to the response. A polled response is
+// checked for the client's close between batches and at least every
+// goneCheck while the stream is quiet; otherwise its reader cancels ctx.
 func (s *Server) pump(ctx context.Context, resp *httpx.LiveResponse, viewer *hub.Viewer, out batchWriter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	resp.CancelOnGone(cancel)
-	buf := make([]hub.Delivery, maxBatch)
+	polled := resp.Polled()
+	if !polled {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		resp.CancelOnGone(cancel)
+	}
+	buf := make([]hub.Delivery, initialBatch)
+	began := time.Now()
+	var lastCheck time.Time
 	for {
-		n, err := viewer.Read(ctx, buf)
+		var n int
+		var err error
+		if polled {
+			if time.Since(lastCheck) >= goneCheck {
+				if resp.PollGone() {
+					return errClientGone
+				}
+				lastCheck = time.Now()
+			}
+			n, err = viewer.ReadWithin(ctx, buf, goneCheck)
+		} else {
+			n, err = viewer.Read(ctx, buf)
+		}
 		if n > 0 {
 			if werr := out.write(buf[:n]); werr != nil {
 				return werr
 			}
+			// Bigger batches only for a stream that fills them once live,
+			// not for the GOP cache's burst at the start (see rtmpserver).
+			if n == len(buf) && len(buf) < maxBatch && time.Since(began) > joinBurst {
+				buf = make([]hub.Delivery, min(2*len(buf), maxBatch))
+			}
+			clear(buf[:n])
 		}
 		if err != nil {
 			return err
 		}
 	}
 }
+
+// goneCheck is how often a polled player's connection is checked for the
+// client's close: one poll(2) call each.
+const goneCheck = 200 * time.Millisecond
+
+// joinBurst is how long after the start a full read is the GOP cache's burst.
+const joinBurst = 3 * time.Second
+
+var errClientGone = errors.New("client closed the connection")
 
 // maxBatch is the most packets written at once, as SRS's merged write.
 const maxBatch = 128

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -187,35 +188,106 @@ func TestLiveResponseChunked(t *testing.T) {
 }
 
 func TestLiveResponseDetectsClientGone(t *testing.T) {
-	gone := make(chan struct{})
+	// Plain TCP is polled by the writer; TLS keeps a reading goroutine.
+	for _, tls := range []bool{false, true} {
+		gone := make(chan struct{})
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			l, err := StartLive(w, r, http.Header{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer l.Close()
+			if l.Polled() == tls {
+				t.Errorf("tls %v: polled %v", tls, l.Polled())
+			}
+			var cancelled atomic.Bool
+			l.CancelOnGone(func() { cancelled.Store(true) })
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				if l.PollGone() {
+					if !cancelled.Load() {
+						t.Error("CancelOnGone's function not called")
+					}
+					close(gone)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Errorf("tls %v: client close not detected", tls)
+		})
+		var srv *httptest.Server
+		if tls {
+			srv = httptest.NewTLSServer(handler)
+		} else {
+			srv = httptest.NewServer(handler)
+		}
+		c := srv.Client()
+		req, _ := http.NewRequest("GET", srv.URL+"/x.flv", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		select {
+		case <-gone:
+		case <-time.After(6 * time.Second):
+			t.Fatalf("tls %v: timeout", tls)
+		}
+		srv.Close()
+	}
+}
+
+// TestLiveResponsePollIgnoresClientBytes: bytes a client sends after its
+// request are read and dropped; only the close counts.
+func TestLiveResponsePollIgnoresClientBytes(t *testing.T) {
+	result := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l, err := StartLive(w, r, http.Header{})
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		select {
-		case <-l.Gone():
-			close(gone)
-		case <-time.After(5 * time.Second):
-			t.Error("client close not detected")
+		defer l.Close()
+		if !l.Polled() {
+			result <- "not polled"
+			return
 		}
-		l.Close()
+		for range 500 {
+			if l.PollGone() {
+				result <- "gone"
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		result <- "still there"
 	}))
 	defer srv.Close()
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.WriteString(conn, "GET /x.flv HTTP/1.0\r\nHost: x\r\n\r\n")
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /x.flv HTTP/1.1\r\nHost: x\r\n\r\n")
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
 		t.Fatalf("status line %q %v", line, err)
 	}
-	conn.Close()
+	for range 20 {
+		_, _ = io.WriteString(conn, "junk after the request\n")
+		time.Sleep(20 * time.Millisecond)
+	}
 	select {
-	case <-gone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("timeout")
+	case r := <-result:
+		t.Fatalf("while the client only sent bytes: %s", r)
+	default:
+	}
+	conn.Close()
+	if r := <-result; r != "gone" {
+		t.Fatalf("after the close: %s", r)
 	}
 }

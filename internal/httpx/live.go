@@ -35,7 +35,14 @@ type LiveResponse struct {
 	mu      sync.Mutex
 	isGone  bool
 	onGone  func()
+	// probe is set when no goroutine reads the connection: the writer
+	// calls PollGone between writes instead (see StartLive).
+	probe   *netx.InputProbe
+	scratch [64]byte // what the client sends after its request, dropped
 }
+
+// pollReadTimeout bounds a read that the probe said would not block.
+const pollReadTimeout = time.Second
 
 // StartLive answers r with 200 and header, without Content-Length, and
 // returns the response to stream into. HTTP/1.1 clients get chunked
@@ -73,8 +80,13 @@ func StartLive(w http.ResponseWriter, r *http.Request, header http.Header) (*Liv
 	}
 	// A live response never ends on its own, so the only way to notice a
 	// client that went away while nothing is being written is to read.
-	// A small buffer of its own: io.Discard would hold a pooled 8 KB one
-	// for as long as the read blocks, that is, for the whole session.
+	// On a plain TCP connection the writer polls for it (PollGone): a
+	// goroutine parked in Read per player would cost its stack. Otherwise
+	// (TLS) a goroutine reads, with a small buffer of its own: io.Discard
+	// would hold a pooled 8 KB one for the whole session.
+	if l.probe = netx.NewInputProbe(conn); l.probe != nil {
+		return l, nil
+	}
 	go func() {
 		var scratch [64]byte
 		for {
@@ -93,8 +105,42 @@ func NewLiveResponse(conn net.Conn, chunked bool) *LiveResponse {
 	return &LiveResponse{conn: conn, w: netx.WriteTarget(conn), chunked: chunked, gone: make(chan struct{})}
 }
 
-// Gone is closed when the client closed the connection.
+// Gone is closed when the client closed the connection: noticed by
+// StartLive's reader, or by PollGone when the response is polled.
 func (l *LiveResponse) Gone() <-chan struct{} { return l.gone }
+
+// Polled reports whether nothing watches the connection but PollGone,
+// which the writer must then call at least every few hundred milliseconds.
+func (l *LiveResponse) Polled() bool { return l.probe != nil }
+
+// PollGone reports, without blocking, whether the client has closed the
+// connection (closing Gone and calling the CancelOnGone function when it
+// has). Bytes the client sends meanwhile are read and dropped. Call it from
+// the writing goroutine of a polled response.
+func (l *LiveResponse) PollGone() bool {
+	if l.probe == nil {
+		select {
+		case <-l.gone:
+			return true
+		default:
+			return false
+		}
+	}
+	for {
+		ready, err := l.probe.Pending()
+		if err == nil && !ready {
+			return false
+		}
+		if err == nil {
+			_ = l.conn.SetReadDeadline(time.Now().Add(pollReadTimeout))
+			_, err = l.conn.Read(l.scratch[:])
+		}
+		if err != nil {
+			l.goneOnce()
+			return true
+		}
+	}
+}
 
 // CancelOnGone calls cancel when the client closes the connection (at
 // once if it has), saving the caller a goroutine that waits on Gone.
@@ -110,6 +156,10 @@ func (l *LiveResponse) CancelOnGone(cancel func()) {
 
 func (l *LiveResponse) goneOnce() {
 	l.mu.Lock()
+	if l.isGone {
+		l.mu.Unlock()
+		return
+	}
 	l.isGone = true
 	cancel := l.onGone
 	l.mu.Unlock()

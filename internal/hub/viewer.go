@@ -122,6 +122,17 @@ func (v *Viewer) Skips() int64 { return v.skips.Load() }
 // Read fills out with the next packets, blocking until at least one is ready,
 // ctx is done, or (StopOnUnpublish) the publisher left and all was read.
 func (v *Viewer) Read(ctx context.Context, out []Delivery) (int, error) {
+	return v.read(ctx, out, 0)
+}
+
+// ReadWithin is Read that gives up after idle with nothing to deliver and
+// returns 0 and no error: a writer that also watches its connection for
+// input wakes up at least that often while the stream is quiet.
+func (v *Viewer) ReadWithin(ctx context.Context, out []Delivery, idle time.Duration) (int, error) {
+	return v.read(ctx, out, idle)
+}
+
+func (v *Viewer) read(ctx context.Context, out []Delivery, idle time.Duration) (int, error) {
 	if len(out) == 0 {
 		return 0, nil
 	}
@@ -156,6 +167,13 @@ func (v *Viewer) Read(ctx context.Context, out []Delivery) (int, error) {
 			ch := s.waitChan()
 			s.mu.RUnlock()
 			v.pending = time.Time{}
+			if idle > 0 {
+				woke, err := v.waitIdle(ctx, ch, idle)
+				if err != nil || !woke {
+					return 0, err
+				}
+				continue
+			}
 			select {
 			case <-ch:
 				continue
@@ -234,14 +252,35 @@ func (v *Viewer) mergeWaitLocked(opt *ViewerOptions, avail uint64, room int) tim
 	return opt.MWLatency - now.Sub(v.pending)
 }
 
-func (v *Viewer) sleep(ctx context.Context, d time.Duration) error {
+// waitIdle waits for ch for at most d; woke is false when d passed.
+func (v *Viewer) waitIdle(ctx context.Context, ch <-chan struct{}, d time.Duration) (woke bool, err error) {
+	t := v.resetTimer(d)
+	select {
+	case <-ch:
+		t.Stop()
+		return true, nil
+	case <-t.C:
+		return false, nil
+	case <-ctx.Done():
+		t.Stop()
+		return false, ctx.Err()
+	}
+}
+
+// resetTimer arms the viewer's one timer, made on first use.
+func (v *Viewer) resetTimer(d time.Duration) *time.Timer {
 	if v.timer == nil {
 		v.timer = time.NewTimer(d)
 	} else {
 		v.timer.Reset(d)
 	}
+	return v.timer
+}
+
+func (v *Viewer) sleep(ctx context.Context, d time.Duration) error {
+	t := v.resetTimer(d)
 	select {
-	case <-v.timer.C:
+	case <-t.C:
 		return nil
 	case <-ctx.Done():
 		v.timer.Stop()

@@ -3,6 +3,7 @@ package netx
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 type wrapper struct{ net.Conn }
@@ -69,5 +70,75 @@ func TestWritevThroughWrapper(t *testing.T) {
 	}
 	if b := <-got; string(b) != "abcdef" {
 		t.Errorf("received %q", b)
+	}
+}
+
+func TestInputProbe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	defer server.Close()
+	p := NewInputProbe(wrapper{server})
+	if p == nil {
+		t.Skip("no input probe on this platform")
+	}
+	if ready, err := p.Pending(); ready || err != nil {
+		t.Fatalf("idle connection: ready %v, err %v", ready, err)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = p.Pending() }); allocs != 0 {
+		t.Errorf("Pending allocates %.0f times", allocs)
+	}
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitPending(t, p, "data")
+	b := make([]byte, 4)
+	if n, err := server.Read(b); n != 1 || err != nil {
+		t.Fatalf("the peeked byte is still readable: %d %v", n, err)
+	}
+	if ready, _ := p.Pending(); ready {
+		t.Fatal("pending after the byte was read")
+	}
+	client.Close()
+	waitPending(t, p, "the peer's close")
+	if n, err := server.Read(b); n != 0 || err == nil {
+		t.Fatalf("after the peer's close: %d %v", n, err)
+	}
+}
+
+func waitPending(t *testing.T, p *InputProbe, what string) {
+	t.Helper()
+	for range 200 {
+		if ready, err := p.Pending(); err != nil {
+			t.Fatal(err)
+		} else if ready {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed as pending input", what)
+}
+
+func TestInputProbeNotForPipes(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if NewInputProbe(a) != nil {
+		t.Error("a pipe has no file descriptor to probe")
 	}
 }

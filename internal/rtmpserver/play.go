@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/netx"
 	"github.com/castd/castd/internal/protocol/rtmp"
 )
 
@@ -23,11 +24,27 @@ const publishReadBuffer = 64 << 10
 // writeTimeout drops a player that accepts nothing for this long.
 const writeTimeout = 30 * time.Second
 
+// controlPoll is how often a player's requests (pause, closeStream) are
+// looked for between batches, and how long its writer waits for media
+// before it looks anyway. A poll costs one poll(2) call.
+const controlPoll = 200 * time.Millisecond
+
+// controlReadTimeout bounds the read of a request that has begun to arrive.
+const controlReadTimeout = 5 * time.Second
+
+// joinBurst is how long after the start of a play a full read is taken for
+// the GOP cache's burst rather than a sign of a busy stream.
+const joinBurst = 3 * time.Second
+
+// playerReadBuffer is a player's read buffer once it plays.
+const playerReadBuffer = 512
+
 // playWriter moves a viewer's packets to the player's connection: one
 // Read, one writev, shared payloads. It owns its buffers; nothing is
 // allocated per packet.
 type playWriter struct {
 	sc          *rtmp.ServerConn
+	probe       *netx.InputProbe // set when one goroutine both writes and polls the player's requests
 	viewer      *hub.Viewer
 	minInterval time.Duration // play.send_min_interval
 	limit       time.Duration // the play command's duration; 0 plays forever
@@ -50,6 +67,41 @@ func (w *playWriter) send(ds []hub.Delivery) error {
 	return err
 }
 
+// poll serves the requests the player sent since the last poll.
+func (w *playWriter) poll() error {
+	for {
+		c, ok, err := w.sc.PollPlayControl(w.probe.Pending, controlReadTimeout)
+		if err != nil || !ok {
+			return err
+		}
+		if err := w.handle(c, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// handle applies one player request.
+func (w *playWriter) handle(c rtmp.PlayControl, err error) error {
+	if err != nil {
+		return err
+	}
+	switch c.Kind {
+	case rtmp.PlayPause:
+		w.paused.Store(true)
+	case rtmp.PlayUnpause:
+		w.paused.Store(false)
+		if w.probe == nil {
+			select {
+			case w.resume <- struct{}{}: // wake the writer goroutine
+			default:
+			}
+		}
+	case rtmp.PlayStop:
+		return errPlayStopped
+	}
+	return nil
+}
+
 func (w *playWriter) run(ctx context.Context) error {
 	// Sized for a usual merged write and doubled, up to maxBatch, when a
 	// read fills it: per-player memory is what limits how many fit.
@@ -58,8 +110,26 @@ func (w *playWriter) run(ctx context.Context) error {
 	nc := w.sc.NetConn()
 	var first uint32
 	started := false
+	var lastPoll time.Time
+	began := time.Now()
 	for {
+		if w.probe != nil && time.Since(lastPoll) >= controlPoll {
+			if err := w.poll(); err != nil {
+				return err
+			}
+			lastPoll = time.Now()
+		}
 		if w.paused.Load() {
+			if w.probe != nil {
+				// Only the player's requests matter now: wait for them.
+				if err := w.handle(w.sc.ReadPlayControl()); err != nil {
+					return err
+				}
+				if !w.paused.Load() {
+					w.viewer.SkipToLive()
+				}
+				continue
+			}
 			// A paused player gets nothing. SRS queues while paused and sends
 			// the backlog on unpause; castd resumes at the newest keyframe
 			// so the player is live again.
@@ -71,9 +141,18 @@ func (w *playWriter) run(ctx context.Context) error {
 			}
 			continue
 		}
-		n, err := w.viewer.Read(ctx, buf)
+		var n int
+		var err error
+		if w.probe != nil {
+			n, err = w.viewer.ReadWithin(ctx, buf, controlPoll)
+		} else {
+			n, err = w.viewer.Read(ctx, buf)
+		}
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			continue // quiet stream: time to look at the player's requests
 		}
 		if w.paused.Load() {
 			clear(buf[:n]) // paused while this batch was waited for
@@ -86,7 +165,11 @@ func (w *playWriter) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n == len(buf) && len(buf) < maxBatch {
+		// The GOP cache fills every read at first; only a stream that fills
+		// them once live needs bigger batches. Growing for the burst would
+		// keep every player's scratch (here, in rtmp.Conn and in the net
+		// package's iovec array) four times too big for its whole life.
+		if n == len(buf) && len(buf) < maxBatch && time.Since(began) > joinBurst {
 			buf = make([]hub.Delivery, min(2*len(buf), maxBatch))
 		}
 		if w.afterFirst != nil {

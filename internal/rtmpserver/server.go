@@ -65,6 +65,9 @@ type Server struct {
 	Hooks      *hooks.Client
 
 	wg sync.WaitGroup
+	// readerPerPlayer forces the reading goroutine per player that castd
+	// uses where netx cannot probe a connection, so tests cover that path.
+	readerPerPlayer bool
 }
 
 // Serve accepts connections on ln until ctx is cancelled or ln fails.
@@ -111,19 +114,28 @@ type session struct {
 }
 
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
+	ss := s.newSession(nc)
+	// The connection dies with the server.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	defer nc.Close()
+	ss.log.Debug("rtmp: accepted", "ip", ss.ip, "local", nc.LocalAddr().String())
+	err := ss.serve(ctx)
+	ss.onClose()
+	ss.logEnd(ctx, err)
+}
+
+func (s *Server) newSession(nc net.Conn) *session {
 	cid := ids.NewCID()
 	ss := &session{srv: s, nc: nc, cid: cid, ip: remoteIP(nc), log: s.Log.With(logging.CID(cid))}
 	info := s.ServerInfo
 	info.ContextID = cid
 	ss.sc = rtmp.NewServerConn(nc, rtmp.ServerOptions{ServerInfo: info})
-	// The connection dies with the server.
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	defer stop()
-	defer nc.Close()
+	return ss
+}
 
-	ss.log.Debug("rtmp: accepted", "ip", ss.ip, "local", nc.LocalAddr().String())
-	err := ss.serve(ctx)
-	ss.onClose()
+// logEnd says why the connection ended.
+func (ss *session) logEnd(ctx context.Context, err error) {
 	switch {
 	case err == nil, ctx.Err() != nil:
 	case ss.kicked.Load():
@@ -135,7 +147,30 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	}
 }
 
+// serve runs the connection. It stays small on purpose: a player's writer
+// runs from here for the life of the play, and the frames under it are
+// what its goroutine's stack keeps (see player).
 func (ss *session) serve(ctx context.Context) error {
+	if err := ss.accept(); err != nil {
+		return err
+	}
+	// SRS serves play and publish requests on one connection in turn: FMLE
+	// clients republish after FCUnpublish, players may play again after
+	// closeStream.
+	for ctx.Err() == nil {
+		p, err := ss.nextStream(ctx)
+		if err == nil && p != nil {
+			err = ss.runPlayer(ctx, p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accept runs the handshake and answers connect.
+func (ss *session) accept() error {
 	_ = ss.nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := ss.sc.Handshake(); err != nil {
 		return errf("handshake with %s: %w", ss.ip, err)
@@ -162,22 +197,19 @@ func (ss *session) serve(ctx context.Context) error {
 	}
 	ss.log.Info("rtmp: connected", "ip", ss.ip, "tcUrl", connect.TcURL, "vhost", vhost.Name,
 		"flashVer", connect.FlashVer, "encoding", connect.ObjectEncoding)
-
-	// SRS serves play and publish requests on one connection in turn: FMLE
-	// clients republish after FCUnpublish, players may play again after
-	// closeStream.
-	for ctx.Err() == nil {
-		_ = ss.nc.SetDeadline(time.Now().Add(republishTimeout))
-		req, err := ss.sc.Identify()
-		if err != nil {
-			return errf("identify client: %w", err)
-		}
-		_ = ss.nc.SetDeadline(time.Time{})
-		if err := ss.serveStream(ctx, req); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// nextStream waits for the next publish or play request and serves it: a
+// publish to its end, a play up to its start (nil player otherwise).
+func (ss *session) nextStream(ctx context.Context) (*player, error) {
+	_ = ss.nc.SetDeadline(time.Now().Add(republishTimeout))
+	req, err := ss.sc.Identify()
+	if err != nil {
+		return nil, errf("identify client: %w", err)
+	}
+	_ = ss.nc.SetDeadline(time.Time{})
+	return ss.serveStream(ctx, req)
 }
 
 // applyNodelay sets the vhost's tcp_nodelay once media flows. Until then

@@ -15,6 +15,7 @@ import (
 	"github.com/castd/castd/internal/format/flv"
 	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/hub"
+	"github.com/castd/castd/internal/netx"
 	"github.com/castd/castd/internal/protocol/rtmp"
 	"github.com/castd/castd/internal/security"
 	"github.com/castd/castd/internal/stats"
@@ -45,18 +46,19 @@ func (ss *session) resolve(name string) (Vhost, error) {
 	return v, nil
 }
 
-// serveStream runs one publish or play request.
-func (ss *session) serveStream(ctx context.Context, sr *rtmp.StreamRequest) error {
+// serveStream runs one publish request to its end, or checks a play
+// request and returns its player for serve to run.
+func (ss *session) serveStream(ctx context.Context, sr *rtmp.StreamRequest) (*player, error) {
 	req, err := streamurl.DiscoverRTMP(ss.connect.TcURL, sr.Name)
 	if err != nil {
 		ss.rejectStream(sr, err.Error())
-		return errf("%s of %q from %s: %w", sr.Type, sr.Name, ss.ip, err)
+		return nil, errf("%s of %q from %s: %w", sr.Type, sr.Name, ss.ip, err)
 	}
 	req.PageURL, req.SwfURL = ss.connect.PageURL, ss.connect.SwfURL
 	vhost, err := ss.resolve(req.Vhost)
 	if err != nil {
 		ss.rejectStream(sr, err.Error())
-		return err
+		return nil, err
 	}
 	key := hub.Key{Vhost: vhost.Name, App: req.App, Name: req.Stream}
 	hr := hooks.RequestFrom(ss.cid, ss.ip, vhost.Name, req)
@@ -69,18 +71,18 @@ func (ss *session) serveStream(ctx context.Context, sr *rtmp.StreamRequest) erro
 		kind = security.Publish
 	}
 	if err := security.CheckRefer(vhost.Refer, kind, req.PageURL); err != nil {
-		return ss.refuse(sr, key, err)
+		return nil, ss.refuse(sr, key, err)
 	}
 	if err := ss.srv.Hooks.OnConnect(ctx, vhost.Hooks, hr); err != nil {
-		return ss.refuse(sr, key, err)
+		return nil, ss.refuse(sr, key, err)
 	}
 	if err := security.Check(vhost.Security, kind, security.ClientAddr(ss.nc.RemoteAddr().String())); err != nil {
-		return ss.refuse(sr, key, err)
+		return nil, ss.refuse(sr, key, err)
 	}
 	if sr.Type.IsPublish() {
-		return ss.publish(ctx, sr, req, vhost, key, hr)
+		return nil, ss.publish(ctx, sr, req, vhost, key, hr)
 	}
-	return ss.play(ctx, sr, req, vhost, key, hr)
+	return ss.startPlay(ctx, sr, req, &vhost, key, hr)
 }
 
 // refuse tells the client why its request was refused, logs it and ends
@@ -217,67 +219,78 @@ func (ss *session) readMedia(ctx context.Context, pub *hub.Publisher, vhost Vhos
 	return n, ctx.Err()
 }
 
-// play sends the stream to the client until it stops, the connection drops
-// or the play duration is reached. One goroutine writes; this one reads the
-// client's pause and stop requests.
-func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost Vhost, key hub.Key, hr hooks.Request) error {
+// player is a play request that passed its checks and hooks. Its writer
+// runs from the top of the connection's goroutine (see serve), so the
+// stack a player keeps while it waits for media stays small: the frames of
+// connect, identify and the checks are gone by then.
+type player struct {
+	w     *playWriter
+	key   hub.Key
+	hr    hooks.Request
+	began time.Time
+}
+
+// startPlay joins the stream and runs on_play; on success the caller runs
+// the player with ss.runPlayer.
+func (ss *session) startPlay(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost *Vhost, key hub.Key, hr hooks.Request) (*player, error) {
 	viewer := ss.srv.Hub.Play(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL}, vhost.Stream, vhost.Viewer)
-	defer viewer.Close()
 	ss.register(stats.RTMPPlay, req, key, viewer.Stream().ID)
-	defer ss.srv.Stats.Unregister(ss.cid, nil)
+	leave := func() {
+		ss.srv.Stats.Unregister(ss.cid, nil)
+		viewer.Close()
+	}
 	if err := ss.sc.StartPlay(); err != nil {
-		return errf("start play %s: %w", key, err)
+		leave()
+		return nil, errf("start play %s: %w", key, err)
 	}
 	// SRS calls on_play after Play.Start, before any media.
 	hr.StreamID = viewer.Stream().ID
 	if err := ss.srv.Hooks.OnPlay(ctx, vhost.Hooks, hr); err != nil {
-		return ss.refuse(sr, key, err)
+		leave()
+		return nil, ss.refuse(sr, key, err)
 	}
-	defer ss.srv.Hooks.OnStop(context.Background(), ss.hooksOf(key.Vhost), hr)
 	ss.log.Info("rtmp: play start", "stream", key.String(), "param", req.Param, "ip", ss.ip,
 		"start", sr.Start, "duration", sr.Duration)
-	began := time.Now()
-
-	wctx, cancel := context.WithCancel(ctx)
+	nodelay := vhost.TCPNodelay
 	w := &playWriter{sc: ss.sc, viewer: viewer, minInterval: vhost.SendMinInterval, resume: make(chan struct{}, 1),
-		afterFirst: func() { ss.applyNodelay(vhost.TCPNodelay) }}
+		afterFirst: func() { ss.applyNodelay(nodelay) }}
 	if sr.Duration > 0 {
 		w.limit = time.Duration(sr.Duration * float64(time.Millisecond))
 	}
-	var wg sync.WaitGroup
-	var werr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		werr = w.run(wctx)
-		if werr != nil && !errors.Is(werr, context.Canceled) {
-			ss.nc.Close() // unblock the control reader
-		}
-	}()
-	var rerr error
-	for rerr == nil {
-		var c rtmp.PlayControl
-		c, rerr = ss.sc.ReadPlayControl()
-		if rerr != nil {
-			break
-		}
-		switch c.Kind {
-		case rtmp.PlayPause:
-			w.paused.Store(true)
-		case rtmp.PlayUnpause:
-			w.paused.Store(false)
-			select {
-			case w.resume <- struct{}{}:
-			default:
-			}
-		case rtmp.PlayStop:
-			rerr = errPlayStopped
-		}
+	if !ss.srv.readerPerPlayer {
+		w.probe = netx.NewInputProbe(ss.nc)
 	}
-	cancel()
-	wg.Wait()
-	ss.log.Info("rtmp: play end", "stream", key.String(), "duration", time.Since(began).Round(time.Millisecond),
+	if w.probe != nil {
+		ss.sc.Conn().ReleaseReadMemory(playerReadBuffer)
+	}
+	return &player{w: w, key: key, hr: hr, began: time.Now()}, nil
+}
+
+// runPlayer sends the stream to the client until it stops, the connection
+// drops or the play duration is reached. Where the connection can be
+// probed, this goroutine both writes the media and serves the player's
+// requests; elsewhere a second goroutine writes.
+func (ss *session) runPlayer(ctx context.Context, p *player) error {
+	var werr, rerr error
+	if p.w.probe != nil {
+		werr = p.w.run(ctx)
+		if errors.Is(werr, errPlayStopped) {
+			rerr, werr = werr, nil
+		}
+	} else {
+		werr, rerr = ss.playWithReader(ctx, p.w)
+	}
+	return ss.endPlay(p, werr, rerr)
+}
+
+// endPlay logs the end of a play, leaves the stream and runs on_stop.
+func (ss *session) endPlay(p *player, werr, rerr error) error {
+	viewer := p.w.viewer
+	ss.log.Info("rtmp: play end", "stream", p.key.String(), "duration", time.Since(p.began).Round(time.Millisecond),
 		"bytes", ss.sc.Conn().BytesOut(), "drops", viewer.Drops(), "reason", reason(firstErr(werr, rerr)))
+	ss.srv.Hooks.OnStop(context.Background(), ss.hooksOf(p.key.Vhost), p.hr)
+	ss.srv.Stats.Unregister(ss.cid, nil)
+	viewer.Close()
 	switch {
 	case errors.Is(rerr, errPlayStopped):
 		return nil // closeStream: the client may play or publish again
@@ -285,6 +298,27 @@ func (ss *session) play(ctx context.Context, sr *rtmp.StreamRequest, req *stream
 		return werr
 	}
 	return firstErr(werr, rerr)
+}
+
+// playWithReader runs the writer in a goroutine of its own while this one
+// reads the player's requests: for connections netx cannot probe.
+func (ss *session) playWithReader(ctx context.Context, w *playWriter) (werr, rerr error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		werr = w.run(ctx)
+		if werr != nil && !errors.Is(werr, context.Canceled) {
+			ss.nc.Close() // unblock the request reader
+		}
+	}()
+	for rerr == nil {
+		rerr = w.handle(ss.sc.ReadPlayControl())
+	}
+	cancel()
+	wg.Wait()
+	return werr, rerr
 }
 
 var (

@@ -59,6 +59,9 @@ type Conn struct {
 	w   io.Writer // rwc, or the TCP connection under it (netx.WriteTarget)
 	br  *bufio.Reader
 	opt ConnOptions
+	// grown is set once GrowReadBuffer has stacked a larger buffer on the
+	// first, which may then still hold bytes of its own.
+	grown bool
 
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
@@ -128,6 +131,21 @@ func (c *Conn) GrowReadBuffer(n int) {
 		// The old reader hands over its buffered bytes, then reads
 		// straight into the new buffer, which is never smaller.
 		c.br = bufio.NewReaderSize(c.br, n)
+		c.grown = true
+	}
+}
+
+// ReleaseReadMemory drops what reading keeps for the next large message:
+// the chunk streams' spare payload buffers, and a read buffer larger than
+// small when it holds nothing. A player sends only a few small messages
+// once it plays, and per-player memory is what limits how many fit. Call it
+// from the reading goroutine.
+func (c *Conn) ReleaseReadMemory(small int) {
+	for _, cs := range c.streams {
+		cs.spare = nil
+	}
+	if !c.grown && c.br.Buffered() == 0 && c.br.Size() > small {
+		c.br = bufio.NewReaderSize(countingReader{r: c.rwc, n: &c.bytesIn}, small)
 	}
 }
 

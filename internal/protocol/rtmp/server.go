@@ -113,8 +113,9 @@ var ErrUnpublish = errors.New("rtmp: client unpublished")
 //
 // Goroutines: the connection's reading goroutine calls everything except
 // WriteMedia, SendStreamEOF and Close; while playing, another goroutine may
-// call WriteMedia and SendStreamEOF concurrently with ReadPlayControl. Close
-// may be called from anywhere to abort both.
+// call WriteMedia and SendStreamEOF concurrently with ReadPlayControl, or
+// one goroutine writes media and calls PollPlayControl. Close may be called
+// from anywhere to abort both.
 type ServerConn struct {
 	nc       net.Conn
 	conn     *Conn
@@ -525,43 +526,69 @@ type PlayControl struct {
 // goroutine calls WriteMedia.
 func (s *ServerConn) ReadPlayControl() (PlayControl, error) {
 	for {
-		cmd, _, err := s.readCommand()
-		if err != nil {
-			return PlayControl{}, err
-		}
-		if cmd == nil {
-			continue
-		}
-		switch cmd.Name {
-		case CmdPause:
-			p, err := ParsePause(cmd)
-			if err != nil {
-				continue
-			}
-			if p.Pause {
-				if err := s.conn.SendStatus(s.streamID, Status{Level: LevelStatus, Code: CodePauseNotify, Description: DescPause}); err != nil {
-					return PlayControl{}, err
-				}
-				if err := s.conn.SendStreamEOF(s.streamID); err != nil {
-					return PlayControl{}, err
-				}
-				return PlayControl{Kind: PlayPause, Time: p.Time}, nil
-			}
-			if err := s.conn.SendStatus(s.streamID, Status{Level: LevelStatus, Code: CodeUnpauseNotify, Description: DescUnpause}); err != nil {
-				return PlayControl{}, err
-			}
-			if err := s.conn.SendStreamBegin(s.streamID); err != nil {
-				return PlayControl{}, err
-			}
-			return PlayControl{Kind: PlayUnpause, Time: p.Time}, nil
-		case CmdCloseStream, CmdDeleteStream:
-			return PlayControl{Kind: PlayStop}, nil
-		default:
-			if err := s.answerCall(cmd); err != nil {
-				return PlayControl{}, err
-			}
+		c, ok, err := s.readPlayControlOnce()
+		if err != nil || ok {
+			return c, err
 		}
 	}
+}
+
+// PollPlayControl handles what a player sent without waiting for more, so
+// the goroutine that writes its media can also serve its requests. pending
+// reports whether the connection has input waiting (see netx.InputProbe).
+// It returns the first pause, unpause or stop found (ok), or ok false once
+// no input is left; a message that has begun to arrive is read to its end
+// within timeout.
+func (s *ServerConn) PollPlayControl(pending func() (bool, error), timeout time.Duration) (c PlayControl, ok bool, err error) {
+	for {
+		if s.conn.br.Buffered() == 0 {
+			ready, err := pending()
+			if err != nil || !ready {
+				return PlayControl{}, false, err
+			}
+		}
+		_ = s.nc.SetReadDeadline(time.Now().Add(timeout))
+		c, ok, err = s.readPlayControlOnce()
+		_ = s.nc.SetReadDeadline(time.Time{})
+		if err != nil || ok {
+			return c, ok, err
+		}
+	}
+}
+
+// readPlayControlOnce reads one message from a player; ok is false when it
+// was not a pause, unpause or stop.
+func (s *ServerConn) readPlayControlOnce() (PlayControl, bool, error) {
+	cmd, _, err := s.readCommand()
+	if err != nil || cmd == nil {
+		return PlayControl{}, false, err
+	}
+	switch cmd.Name {
+	case CmdPause:
+		p, err := ParsePause(cmd)
+		if err != nil {
+			return PlayControl{}, false, nil
+		}
+		if p.Pause {
+			if err := s.conn.SendStatus(s.streamID, Status{Level: LevelStatus, Code: CodePauseNotify, Description: DescPause}); err != nil {
+				return PlayControl{}, false, err
+			}
+			if err := s.conn.SendStreamEOF(s.streamID); err != nil {
+				return PlayControl{}, false, err
+			}
+			return PlayControl{Kind: PlayPause, Time: p.Time}, true, nil
+		}
+		if err := s.conn.SendStatus(s.streamID, Status{Level: LevelStatus, Code: CodeUnpauseNotify, Description: DescUnpause}); err != nil {
+			return PlayControl{}, false, err
+		}
+		if err := s.conn.SendStreamBegin(s.streamID); err != nil {
+			return PlayControl{}, false, err
+		}
+		return PlayControl{Kind: PlayUnpause, Time: p.Time}, true, nil
+	case CmdCloseStream, CmdDeleteStream:
+		return PlayControl{Kind: PlayStop}, true, nil
+	}
+	return PlayControl{}, false, s.answerCall(cmd)
 }
 
 // WriteMedia writes a batch of media to the player on its stream id. See
