@@ -245,7 +245,7 @@ func TestDefaultConfig(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	c := mustParse(t, `listen 1935;
 tencentcloud_cls { enabled on; }
-rtc_server { enabled on; black_hole { enabled on; } }
+srt_server { enabled on; sei_filter off; }
 vhost a {
     exec { enabled on; }
     dash { enabled off; }
@@ -261,7 +261,7 @@ vhost b {
 	}
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
-		"rtc_server.black_hole=not yet@test.conf:3",
+		"srt_server.sei_filter=not yet@test.conf:3",
 		"vhost.exec=not yet@test.conf:5",
 		"vhost.publish.kickoff_for_idle=not yet@test.conf:8",
 	}

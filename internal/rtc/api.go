@@ -119,12 +119,16 @@ func (s *Server) apiRequest(r *http.Request) (*request, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
+	play := strings.HasPrefix(r.URL.Path, "/rtc/v1/play/")
+	if err := s.refusePlaintext(play, q, su.Query()); err != nil {
+		return nil, err
+	}
 	ip := ar.ClientIP
 	if ip == "" {
 		ip = clientIP(r)
 	}
 	return &request{
-		play: strings.HasPrefix(r.URL.Path, "/rtc/v1/play/"), via: "api",
+		play: play, via: "api",
 		vhost: su.Vhost, app: su.App, stream: su.Stream, param: su.Param,
 		tcURL: "webrtc://" + su.Host + "/" + su.App,
 		ip:    ip, peer: r.RemoteAddr, apiHost: r.Host,

@@ -25,8 +25,8 @@ type candidateSource struct {
 // and resolve_api_domain is on), then rtc_server.candidate; when that is "*"
 // the interfaces' addresses of ip_family (use_auto_detect_network_ip).
 // Each address is offered over UDP, TCP or both, as rtc_server.protocol and
-// tcp.enabled say.
-func (s *Server) candidates(ctx context.Context, cfg conf.RTCServer, src candidateSource) []candidate {
+// tcp.enabled say, with the ports of the session's lease.
+func (s *Server) candidates(ctx context.Context, cfg conf.RTCServer, src candidateSource, lease *portLease) []candidate {
 	var hosts []candidate // ports are filled below; a set port comes from eip
 	add := func(host string, port int) {
 		if host == "" || slices.ContainsFunc(hosts, func(c candidate) bool { return c.host == host && c.port == port }) {
@@ -58,7 +58,9 @@ func (s *Server) candidates(ctx context.Context, cfg conf.RTCServer, src candida
 	if len(hosts) == 0 {
 		add("127.0.0.1", 0) // nothing better is known; a local client still works
 	}
-	udpPort, tcpPort := s.ports()
+	// The session's own ports: a reload may have moved the current ones
+	// since the session was made.
+	udpPort, tcpPort := lease.numbers()
 	var out []candidate
 	if cfg.Protocol != "tcp" {
 		for _, h := range hosts {

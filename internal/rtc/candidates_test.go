@@ -33,6 +33,10 @@ func TestCandidates(t *testing.T) {
 			candidateSource{apiHost: "0.0.0.0:1985"}, []string{"tcp 127.0.0.1 T"}},
 		{"bad eip ignored", func(c *conf.RTCServer) { c.Protocol = "udp" }, candidateSource{eip: "a b"}, []string{"udp 127.0.0.1 U"}},
 	}
+	e.srv.mu.Lock()
+	lease := e.srv.leaseLocked() // what a session made now holds
+	e.srv.mu.Unlock()
+	defer e.srv.release(lease)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := base
@@ -40,7 +44,7 @@ func TestCandidates(t *testing.T) {
 				c.edit(&cfg)
 			}
 			var got []string
-			for _, cand := range e.srv.candidates(context.Background(), cfg, c.src) {
+			for _, cand := range e.srv.candidates(context.Background(), cfg, c.src, lease) {
 				proto, port := "udp", strconv.Itoa(cand.port)
 				if cand.tcp {
 					proto = "tcp"
@@ -60,7 +64,7 @@ func TestCandidates(t *testing.T) {
 	}
 	cfg := base
 	cfg.Candidate, cfg.UseAutoDetectNetworkIP = "*", true
-	for _, cand := range e.srv.candidates(context.Background(), cfg, candidateSource{}) {
+	for _, cand := range e.srv.candidates(context.Background(), cfg, candidateSource{}, lease) {
 		if cand.host == "" || cand.port == 0 {
 			t.Fatalf("auto-detected candidate %+v", cand)
 		}

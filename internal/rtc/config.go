@@ -1,8 +1,9 @@
 // Package rtc is castd's WebRTC server, built on pion: WHIP/WHEP and SRS's
 // /rtc/v1/ JSON signalling, ICE-lite with every session on one UDP port (and
 // optionally TCP), DTLS and SRTP, NACK, PLI and TWCC. Publishers feed the hub
-// (H.264 frames as FLV AVC packets, Opus as enhanced-RTMP audio, AAC when
-// rtc_to_rtmp transcodes); players read a stream's RTP packets, which are
+// (H.264 frames as FLV AVC packets; H.265, AV1, VP9 and VP8 as enhanced-RTMP
+// video; Opus as enhanced-RTMP audio, AAC when rtc_to_rtmp transcodes);
+// players read a stream's RTP packets, which are
 // packetized once per stream and shared by every WebRTC player.
 package rtc
 

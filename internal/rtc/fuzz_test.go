@@ -70,7 +70,7 @@ func FuzzH264Depacketizer(f *testing.F) {
 	// then the payload.
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d := newH264Depacketizer(func() {})
-		var frames []*h264Frame
+		var frames []*videoFrame
 		ts := uint32(0)
 		for seq := uint16(0); len(in) >= 3; seq++ {
 			n := int(in[0])<<8 | int(in[1])
@@ -86,28 +86,28 @@ func FuzzH264Depacketizer(f *testing.F) {
 			frames, _ = d.push(rtpPacket{seq: seq, timestamp: ts, marker: flags&1 != 0, payload: in[:n]}, frames[:0])
 			for _, fr := range frames {
 				size := 0
-				for _, nalu := range fr.nalus {
+				for _, nalu := range fr.units {
 					if len(nalu) == 0 {
 						t.Fatal("empty NAL unit in a frame")
 					}
 					size += len(nalu)
 				}
-				if size > maxFrameBytes || len(fr.nalus) > maxFrameNALUs {
-					t.Fatalf("frame of %d bytes, %d NAL units over the limits", size, len(fr.nalus))
+				if size > maxFrameBytes || len(fr.units) > maxFrameNALUs {
+					t.Fatalf("frame of %d bytes, %d NAL units over the limits", size, len(fr.units))
 				}
 				// What comes out must go back out as RTP and in again unchanged.
-				if !av264Valid(fr.nalus) {
+				if !av264Valid(fr.units) {
 					continue
 				}
-				back := &h264Depacketizer{}
-				var got []*h264Frame
+				back := &depacketizer{format: &h264Format{}}
+				var got []*videoFrame
 				var err error
-				for _, p := range rtpOf(fr.nalus, 0, 1, rtpMaxPayload) {
+				for _, p := range rtpOf(fr.units, 0, 1, rtpMaxPayload) {
 					if got, err = back.push(p, got); err != nil {
 						break
 					}
 				}
-				if err != nil || len(got) != 1 || !equalNALUs(got[0].nalus, fr.nalus) {
+				if err != nil || len(got) != 1 || !equalNALUs(got[0].units, fr.units) {
 					t.Fatalf("re-packetized frame does not come back: %v, %d frames", err, len(got))
 				}
 			}

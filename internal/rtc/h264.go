@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -18,119 +19,24 @@ const (
 	nalFUB   = 29
 )
 
-// Limits that keep a hostile publisher from making the depacketizer hold
-// unbounded memory: a frame larger than this, or with more NAL units, is
-// dropped as if packets were lost.
-const (
-	maxFrameBytes = 8 << 20
-	maxFrameNALUs = 1024
-)
-
-// rtpPacket is what the depacketizers need of an RTP packet.
-type rtpPacket struct {
-	seq       uint16
-	timestamp uint32
-	marker    bool
-	payload   []byte
+// newH264Depacketizer depacketizes H.264 (RFC 6184, packetization modes 0
+// and 1) into access units.
+func newH264Depacketizer(needsKey func()) *depacketizer {
+	return newDepacketizer(&h264Format{}, needsKey)
 }
 
-// h264Frame is one access unit: every NAL unit of one RTP timestamp.
-type h264Frame struct {
-	timestamp uint32 // RTP, 90 kHz
-	nalus     [][]byte
-	keyframe  bool // has an IDR slice
+// h264Format is RFC 6184's payload format.
+type h264Format struct {
+	fu []byte // the NAL unit an FU-A is rebuilding; nil when none
 }
 
-// h264Depacketizer turns in-order RTP packets (RFC 6184, packetization
-// modes 0 and 1) into access units. A frame ends at the marker bit or when
-// the timestamp changes. After a loss the partial frame is dropped and so
-// is everything until the next keyframe, since a decoder cannot use frames
-// that refer to a picture it never got.
-type h264Depacketizer struct {
-	cur      h264Frame
-	curBytes int
-	started  bool   // cur has a timestamp
-	fu       []byte // the NAL unit an FU-A is rebuilding; nil when none
-	broken   bool   // cur lost data: drop it when it ends
-	waitKey  bool   // drop frames until a keyframe
-	needsKey func() // asks the publisher for a keyframe; may be nil
-}
-
-func newH264Depacketizer(needsKey func()) *h264Depacketizer {
-	return &h264Depacketizer{waitKey: true, needsKey: needsKey}
-}
-
-// lost tells the depacketizer that packets are missing before the next one.
-func (d *h264Depacketizer) lost() {
-	d.broken = true
-	d.fu = nil
-}
-
-// push adds the next packet and appends to out the frames it completed
-// (two when a frame without a marker is followed by a one-packet frame). An
-// error describes a malformed payload; the depacketizer then treats the
-// frame as lost and goes on.
-func (d *h264Depacketizer) push(p rtpPacket, out []*h264Frame) ([]*h264Frame, error) {
-	if len(p.payload) == 0 {
-		// Padding only (browsers probe bandwidth with them): it fills its
-		// place in the sequence, which the reorder buffer has seen, and
-		// carries no media.
-		return out, nil
-	}
-	if d.started && p.timestamp != d.cur.timestamp {
-		// A new timestamp without a marker on the last frame: the end was lost
-		// or the sender does not set the marker; emit what we have.
-		if f := d.finish(); f != nil {
-			out = append(out, f)
-		}
-	}
-	if !d.started {
-		d.cur.timestamp, d.started = p.timestamp, true
-	}
-	err := d.parse(p.payload)
-	if err != nil {
-		d.lost()
-	}
-	if p.marker {
-		if f := d.finish(); f != nil {
-			out = append(out, f)
-		}
-	}
-	return out, err
-}
-
-// finish ends the current frame and returns it unless it must be dropped.
-func (d *h264Depacketizer) finish() *h264Frame {
-	f := d.cur
-	broken := d.broken || d.fu != nil // an FU-A without its end is a lost tail
-	d.cur, d.curBytes, d.started, d.fu, d.broken = h264Frame{}, 0, false, nil, false
-	if len(f.nalus) == 0 {
-		if broken {
-			d.startWaiting()
-		}
-		return nil
-	}
-	f.keyframe = av.IsKeyframeNALUs(av.CodecH264, f.nalus)
-	switch {
-	case broken:
-		d.startWaiting()
-		return nil
-	case d.waitKey && !f.keyframe:
-		return nil
-	}
-	d.waitKey = false
-	return &f
-}
-
-func (d *h264Depacketizer) startWaiting() {
-	if !d.waitKey && d.needsKey != nil {
-		d.needsKey()
-	}
-	d.waitKey = true
-}
+func (h *h264Format) pending() bool                { return h.fu != nil }
+func (h *h264Format) reset()                       { h.fu = nil }
+func (h *h264Format) endFrame(*depacketizer) error { return nil }
+func (h *h264Format) keyframe(units [][]byte) bool { return av.IsKeyframeNALUs(av.CodecH264, units) }
 
 // parse adds one RTP payload's NAL units to the current frame.
-func (d *h264Depacketizer) parse(b []byte) error {
+func (h *h264Format) parse(b []byte, d *depacketizer) error {
 	if len(b) == 0 {
 		return errors.New("rtc: empty H.264 RTP payload")
 	}
@@ -139,17 +45,17 @@ func (d *h264Depacketizer) parse(b []byte) error {
 	}
 	switch t := b[0] & 0x1f; {
 	case t >= 1 && t <= 23:
-		if d.fu != nil {
+		if h.fu != nil {
 			return errors.New("rtc: H.264 NAL unit inside an unfinished FU-A")
 		}
 		return d.add(b)
 	case t == nalSTAPA:
-		if d.fu != nil {
+		if h.fu != nil {
 			return errors.New("rtc: H.264 STAP-A inside an unfinished FU-A")
 		}
-		return d.stapA(b[1:])
+		return stapA(b[1:], d)
 	case t == nalFUA:
-		return d.fuA(b)
+		return h.fuA(b, d)
 	case t == nalSTAPB || t == nalMTAP1 || t == nalMTAP2 || t == nalFUB:
 		return fmt.Errorf("rtc: H.264 RTP payload type %d needs interleaved mode, which WebRTC does not use", t)
 	default:
@@ -157,20 +63,20 @@ func (d *h264Depacketizer) parse(b []byte) error {
 	}
 }
 
-// stapA adds the NAL units of a single-time aggregation packet: each is a
-// 16-bit size and the unit.
-func (d *h264Depacketizer) stapA(b []byte) error {
+// stapA adds the NAL units of a single-time aggregation packet (H.264
+// STAP-A, H.265 AP): each is a 16-bit size and the unit.
+func stapA(b []byte, d *depacketizer) error {
 	if len(b) == 0 {
-		return errors.New("rtc: H.264 STAP-A has no NAL unit")
+		return errors.New("rtc: aggregation packet has no NAL unit")
 	}
 	for len(b) > 0 {
 		if len(b) < 2 {
-			return errors.New("rtc: H.264 STAP-A truncated in a NAL unit size")
+			return errors.New("rtc: aggregation packet truncated in a NAL unit size")
 		}
 		n := int(b[0])<<8 | int(b[1])
 		b = b[2:]
 		if n == 0 || n > len(b) {
-			return fmt.Errorf("rtc: H.264 STAP-A NAL unit of %d bytes, %d left", n, len(b))
+			return fmt.Errorf("rtc: aggregation packet NAL unit of %d bytes, %d left", n, len(b))
 		}
 		if err := d.add(b[:n]); err != nil {
 			return err
@@ -183,46 +89,29 @@ func (d *h264Depacketizer) stapA(b []byte) error {
 // fuA rebuilds a fragmented NAL unit: the first fragment has the start bit,
 // the last the end bit; the NAL header is the indicator's F and NRI bits
 // with the fragment header's type.
-func (d *h264Depacketizer) fuA(b []byte) error {
+func (h *h264Format) fuA(b []byte, d *depacketizer) error {
 	if len(b) < 3 {
 		return fmt.Errorf("rtc: H.264 FU-A of %d bytes is too short", len(b))
 	}
 	start, end := b[1]&0x80 != 0, b[1]&0x40 != 0
 	if start {
-		if d.fu != nil {
+		if h.fu != nil {
 			return errors.New("rtc: H.264 FU-A starts before the previous one ended")
 		}
-		d.fu = append(make([]byte, 0, 2*len(b)), b[0]&0xe0|b[1]&0x1f)
-	} else if d.fu == nil {
+		h.fu = append(make([]byte, 0, 2*len(b)), b[0]&0xe0|b[1]&0x1f)
+	} else if h.fu == nil {
 		return errors.New("rtc: H.264 FU-A continues a fragment whose start was lost")
 	}
-	if len(d.fu)+len(b)-2 > maxFrameBytes-d.curBytes {
+	if len(h.fu)+len(b)-2 > d.room() {
 		return fmt.Errorf("rtc: H.264 frame larger than %d bytes", maxFrameBytes)
 	}
-	d.fu = append(d.fu, b[2:]...)
+	h.fu = append(h.fu, b[2:]...)
 	if !end {
 		return nil
 	}
-	nalu := d.fu
-	d.fu = nil
+	nalu := h.fu
+	h.fu = nil
 	return d.addOwned(nalu)
-}
-
-// add copies a NAL unit into the frame: RTP payloads are reused by the reader.
-func (d *h264Depacketizer) add(nalu []byte) error {
-	return d.addOwned(append([]byte(nil), nalu...))
-}
-
-func (d *h264Depacketizer) addOwned(nalu []byte) error {
-	if len(d.cur.nalus) >= maxFrameNALUs {
-		return fmt.Errorf("rtc: H.264 frame with more than %d NAL units", maxFrameNALUs)
-	}
-	if d.curBytes+len(nalu) > maxFrameBytes {
-		return fmt.Errorf("rtc: H.264 frame larger than %d bytes", maxFrameBytes)
-	}
-	d.curBytes += len(nalu)
-	d.cur.nalus = append(d.cur.nalus, nalu)
-	return nil
 }
 
 // rtpMaxPayload keeps RTP packets under common path MTUs once SRTP, the
@@ -353,4 +242,93 @@ func flvAVCFrame(keyframe bool, nalus [][]byte) []byte {
 	}
 	b[1] = 1
 	return av.AppendAVCC(b, nalus...)
+}
+
+// h264Ingest makes AVC tags: a sequence header from the SPS and PPS a
+// keyframe carries, then the frames without parameter sets and AUDs.
+type h264Ingest struct {
+	sps, pps []byte
+}
+
+func (h *h264Ingest) tags(f *videoFrame) (header, frame []byte, ready bool, err error) {
+	var sps, pps []byte
+	nalus := make([][]byte, 0, len(f.units))
+	for _, n := range f.units {
+		switch av.H264NALUType(n) {
+		case av.H264NALSPS:
+			sps = n
+		case av.H264NALPPS:
+			pps = n
+		case av.H264NALAUD:
+		default:
+			nalus = append(nalus, n)
+		}
+	}
+	if sps != nil && pps != nil && (!bytes.Equal(sps, h.sps) || !bytes.Equal(pps, h.pps)) {
+		if header, err = flvAVCSequenceHeader(sps, pps); err == nil {
+			h.sps, h.pps = sps, pps
+		}
+	}
+	if h.sps == nil {
+		return nil, nil, false, err
+	}
+	if len(nalus) > 0 {
+		frame = flvAVCFrame(f.keyframe, nalus)
+	}
+	return header, frame, true, err
+}
+
+// h264Packetizer packetizes AVC tags: AUDs dropped, SEI and B-frames as
+// the vhost says, parameter sets put before keyframes that lack them.
+type h264Packetizer struct {
+	o          packetizerOptions
+	sps, pps   []byte
+	lengthSize int
+}
+
+func newH264Packetizer(o packetizerOptions) *h264Packetizer {
+	return &h264Packetizer{o: o, lengthSize: 4}
+}
+
+func (h *h264Packetizer) sequenceHeader(body []byte) {
+	c, err := av.ParseAVCConfig(body)
+	if err == nil && len(c.SPS) > 0 && len(c.PPS) > 0 {
+		h.sps, h.pps, h.lengthSize = c.SPS[0], c.PPS[0], c.NALULengthSize
+	}
+}
+
+func (h *h264Packetizer) frame(dst [][]byte, body []byte, keyframe bool) ([][]byte, bool, bool) {
+	all, err := av.SplitAVCC(body, h.lengthSize)
+	if err != nil {
+		return dst, false, false // one bad frame; the next keyframe recovers
+	}
+	nalus := make([][]byte, 0, len(all)+2)
+	hasParams := false
+	for _, n := range all {
+		switch av.H264NALUType(n) {
+		case av.H264NALAUD:
+			continue
+		case av.H264NALSEI:
+			if !h.o.keepSEI {
+				continue
+			}
+		case av.H264NALSPS, av.H264NALPPS:
+			hasParams = true
+		}
+		nalus = append(nalus, n)
+	}
+	if len(nalus) == 0 {
+		return dst, false, false
+	}
+	if !h.o.keepBFrames && isBFrame(nalus) {
+		if h.o.bframes != nil {
+			*h.o.bframes++
+		}
+		return dst, false, false
+	}
+	keyframe = keyframe || av.IsKeyframeNALUs(av.CodecH264, nalus)
+	if keyframe && !hasParams && h.sps != nil {
+		nalus = append([][]byte{h.sps, h.pps}, nalus...)
+	}
+	return packetizeH264(dst, nalus, rtpMaxPayload, h.o.merge), keyframe, true
 }

@@ -59,7 +59,7 @@ func TestPacketizeDepacketizeRoundTrip(t *testing.T) {
 	}
 	d := newH264Depacketizer(nil)
 	seq := uint16(65530) // wraps
-	var got []*h264Frame
+	var got []*videoFrame
 	for i, f := range frames {
 		for _, p := range rtpOf(f, seq, uint32(i*3000), rtpMaxPayload) {
 			var err error
@@ -74,7 +74,7 @@ func TestPacketizeDepacketizeRoundTrip(t *testing.T) {
 		t.Fatalf("got %d frames, want %d", len(got), len(frames))
 	}
 	for i, f := range got {
-		if !equalNALUs(f.nalus, frames[i]) {
+		if !equalNALUs(f.units, frames[i]) {
 			t.Errorf("frame %d differs", i)
 		}
 		if f.timestamp != uint32(i*3000) || f.keyframe != (i == 0) {
@@ -118,7 +118,7 @@ func TestPacketizeParameterSetsInOneSTAPA(t *testing.T) {
 func TestDepacketizerLossWaitsForKeyframe(t *testing.T) {
 	var asked int
 	d := newH264Depacketizer(func() { asked++ })
-	feed := func(nalus [][]byte, seq uint16, ts uint32, skip int) (frames []*h264Frame) {
+	feed := func(nalus [][]byte, seq uint16, ts uint32, skip int) (frames []*videoFrame) {
 		for i, p := range rtpOf(nalus, seq, ts, rtpMaxPayload) {
 			if i == skip {
 				d.lost()

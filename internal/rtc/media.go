@@ -9,10 +9,15 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Payload types castd offers; an answer reuses the offer's numbers.
+// Payload types castd registers, one per format from these on; an answer
+// reuses the offer's numbers.
 const (
 	ptOpus = 111
-	ptH264 = 102
+	ptH264 = 102 // to 106
+	ptH265 = 116 // and 117
+	ptAV1  = 45
+	ptVP9  = 98 // and 99
+	ptVP8  = 96
 )
 
 // h264Profiles are the H.264 formats castd accepts, packetization mode 1
@@ -26,27 +31,40 @@ func h264Fmtp(profile string) string {
 	return "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile
 }
 
-// opusCodec and h264Codec are the codecs of castd's tracks.
+// h264Fmtps are the fmtp lines of h264Profiles.
+func h264Fmtps() []string {
+	out := make([]string, len(h264Profiles))
+	for i, p := range h264Profiles {
+		out[i] = h264Fmtp(p)
+	}
+	return out
+}
+
+// opusCodec and h264Codec are the codecs of castd's Opus and H.264 tracks.
 var (
 	opusCodec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: opusClockRate, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1"}
 	h264Codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp("42e01f")}
 )
 
-// mediaSetup registers castd's codecs and the interceptors a vhost's rtc{}
-// asks for: the counters always (first, next to the network), NACK
-// generation and retransmission (nack), RTCP sender and receiver reports,
-// and TWCC sequence numbers and feedback (twcc). PLI and FIR are always
-// negotiated: players ask for keyframes and castd asks publishers.
+// mediaSetup registers castd's codecs (Opus; H.264, H.265, AV1, VP9 and
+// VP8, of which signalling keeps one in each answer) and the interceptors
+// a vhost's rtc{} asks for: the counters always (first, next to the
+// network), NACK generation and retransmission (nack), RTCP sender and
+// receiver reports, and TWCC sequence numbers and feedback (twcc). PLI and
+// FIR are always negotiated: players ask for keyframes and castd asks
+// publishers.
 func mediaSetup(o transportOptions) (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, nil, fmt.Errorf("rtc: register Opus: %w", err)
 	}
-	for i, p := range h264Profiles {
-		c := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp(p)}
-		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: webrtc.PayloadType(ptH264 + i)}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, nil, fmt.Errorf("rtc: register H.264 %s: %w", p, err)
+	for _, vc := range videoCodecs {
+		for i, fmtp := range vc.fmtps {
+			c := webrtc.RTPCodecCapability{MimeType: vc.mime, ClockRate: 90000, SDPFmtpLine: fmtp}
+			if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: vc.pt + webrtc.PayloadType(i)}, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, nil, fmt.Errorf("rtc: register %s %q: %w", codecName(vc.codec), fmtp, err)
+			}
 		}
 	}
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {

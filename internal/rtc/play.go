@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -23,17 +25,50 @@ import (
 type playSession struct {
 	*session
 	video, audio *webrtc.TrackLocalStaticRTP
+	videoCodec   av.Codec // the video track's codec
 	senders      []*webrtc.RTPSender
 	relay        *relay
-	writeErrs    int // owned by pump
+	writeErrs    int  // owned by pump
+	codecWarned  bool // owned by pump
 }
 
-func (s *Server) negotiatePlay(ctx context.Context, r *request, o offer, v Vhost, key hub.Key, hr hooks.Request) (answer, error) {
+// playCodec picks a player's video codec. A stream that is live plays in
+// its own codec (castd does not transcode video), which the offer must
+// have and ?codec= must not contradict. Before the stream is live, the
+// codec asked for, else castd's favourite among those offered.
+func (s *Server) playCodec(key hub.Key, offered []av.Codec, asked av.Codec) (av.Codec, error) {
+	live := av.CodecUnknown
+	if st := s.Hub.Stream(key); st != nil {
+		if sn := st.Snapshot(); sn.Publishing && sn.VideoSH != nil {
+			live = sn.VideoSH.Codec
+		}
+	}
+	if _, ok := videoCodecOf(live); !ok {
+		return chooseVideoCodec(offered, asked) // no video yet, or none WebRTC can carry (the relay says so)
+	}
+	if asked != av.CodecUnknown && asked != live {
+		return av.CodecUnknown, fmt.Errorf("the stream's video is %s but codec=%s was asked; castd does not transcode video",
+			codecName(live), strings.ToLower(asked.String()))
+	}
+	if !slices.Contains(offered, live) {
+		return av.CodecUnknown, fmt.Errorf("the stream's video is %s, which the player's SDP offer lacks (it offers %s)",
+			codecName(live), videoCodecNames(offered))
+	}
+	return live, nil
+}
+
+func (s *Server) negotiatePlay(ctx context.Context, r *request, o offer, asked av.Codec, v Vhost, key hub.Key, hr hooks.Request) (answer, error) {
 	// #2728: with rtmp_to_rtc off, a stream published over RTMP (or SRT...)
 	// is not bridged to WebRTC, and SRS refuses its players.
 	if st := s.Hub.Stream(key); st != nil && !v.RTC.RTMPToRTC {
 		if sn := st.Snapshot(); sn.Publishing && sn.Publisher.Protocol != protocolRTC {
 			return answer{}, fmt.Errorf("rtc: play %s: published over %s and rtmp_to_rtc is off", key, sn.Publisher.Protocol)
+		}
+	}
+	if o.hasVideo {
+		var err error
+		if o.video, err = s.playCodec(key, o.videoCodecs, asked); err != nil {
+			return answer{}, fmt.Errorf("rtc: play %s: %w", key, err)
 		}
 	}
 	if err := admit(v, security.Play, r.ip); err != nil {
@@ -50,7 +85,7 @@ func (s *Server) negotiatePlay(ctx context.Context, r *request, o offer, v Vhost
 	}
 	ss.hr = hr
 	ps := &playSession{session: ss}
-	sdp, err := ss.answer(r.offer, s.candidates(ctx, s.Config(), candidateSource{eip: r.eip, apiHost: r.apiHost}),
+	sdp, err := ss.answer(r.offer, s.candidates(ctx, s.Config(), candidateSource{eip: r.eip, apiHost: r.apiHost}, ss.ports),
 		func() error { return ps.addTracks(o) })
 	if err == nil {
 		ps.relay, err = s.attachRelay(key, v)
@@ -61,14 +96,16 @@ func (s *Server) negotiatePlay(ctx context.Context, r *request, o offer, v Vhost
 		return answer{}, err
 	}
 	ss.register(hr.StreamID)
-	ss.log.Info("rtc: play start", "stream", key.String(), "via", r.via, "ip", r.ip, "session", ss.id, "param", hr.Param)
+	ss.log.Info("rtc: play start", "stream", key.String(), "via", r.via, "ip", r.ip, "session", ss.id, "param", hr.Param,
+		"video", codecName(o.video))
 	if err := s.start(ss, ps.media, ps.stop); err != nil {
 		return answer{}, err
 	}
 	return answer{sdp: sdp, sessionID: ss.id, token: ss.token}, nil
 }
 
-// addTracks gives the player a track per media section it offered.
+// addTracks gives the player a track per media section it offered, the
+// video one in the codec signalling chose (the only one the answer keeps).
 func (ps *playSession) addTracks(o offer) error {
 	add := func(c webrtc.RTPCodecCapability, id string) (*webrtc.TrackLocalStaticRTP, error) {
 		t, err := webrtc.NewTrackLocalStaticRTP(c, id, ps.key.App+"/"+ps.key.Name)
@@ -89,9 +126,17 @@ func (ps *playSession) addTracks(o offer) error {
 		}
 	}
 	if o.hasVideo {
-		if ps.video, err = add(h264Codec, "video"); err != nil {
+		vc, ok := videoCodecOf(o.video)
+		if !ok {
+			return fmt.Errorf("rtc: no video codec chosen for the player")
+		}
+		if err := preferVideoCodec(ps.pc, o.video); err != nil {
 			return err
 		}
+		if ps.video, err = add(vc.track, "video"); err != nil {
+			return err
+		}
+		ps.videoCodec = o.video
 	}
 	return nil
 }
@@ -153,6 +198,10 @@ func (ps *playSession) pump(ctx context.Context) error {
 			track := ps.audio
 			if d.Packet.Kind == av.KindVideo {
 				track = ps.video
+				if d.Packet.Codec != ps.videoCodec {
+					ps.wrongCodec(d.Packet.Codec)
+					continue
+				}
 				if waitKey && !d.Packet.Keyframe {
 					continue
 				}
@@ -170,6 +219,17 @@ func (ps *playSession) pump(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// wrongCodec logs, once, that the stream's video changed to a codec the
+// player did not negotiate: it gets audio only until it plays again.
+func (ps *playSession) wrongCodec(c av.Codec) {
+	if ps.codecWarned || ps.video == nil {
+		return
+	}
+	ps.codecWarned = true
+	ps.log.Warn("rtc: the stream's video codec is not the one this player negotiated; it gets no video",
+		"stream", ps.key.String(), "stream_codec", codecName(c), "player_codec", codecName(ps.videoCodec))
 }
 
 // writeRTPs writes the RTP packets of one relay payload to a track. A

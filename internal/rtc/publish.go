@@ -1,7 +1,6 @@
 package rtc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,17 +30,16 @@ func opusKey(k hub.Key) hub.Key {
 // publishSession is a WebRTC publisher feeding the hub.
 type publishSession struct {
 	*session
-	pub  *hub.Publisher // the stream: H.264 and, with rtc_to_rtmp, AAC
+	pub  *hub.Publisher // the stream: its video and, with rtc_to_rtmp, AAC
 	opus *hub.Publisher // the Opus side stream for WebRTC players
 
-	clock     mediaClock
-	videoSSRC atomic.Uint32
-	lastKey   atomic.Int64 // unix ns of the last keyframe request
+	clock      mediaClock
+	videoSSRC  atomic.Uint32
+	videoTaken atomic.Bool  // a video track is read; castd takes one
+	lastKey    atomic.Int64 // unix ns of the last keyframe request
 
 	wmu    sync.Mutex // one writer into the hub at a time (video and audio tracks)
-	sps    []byte
-	pps    []byte
-	aac    OpusToAAC // nil unless rtc_to_rtmp transcodes
+	aac    OpusToAAC  // nil unless rtc_to_rtmp transcodes
 	aacSH  bool
 	opusSH bool
 	frames int64
@@ -60,7 +58,11 @@ func (s *Server) negotiatePublish(ctx context.Context, r *request, o offer, v Vh
 	}
 	ps := &publishSession{session: ss, warned: map[string]bool{}}
 	ss.pc.OnTrack(ps.onTrack)
-	sdp, err := ss.answer(r.offer, s.candidates(ctx, s.Config(), candidateSource{eip: r.eip, apiHost: r.apiHost}), nil)
+	var keepCodec func() error
+	if o.hasVideo {
+		keepCodec = func() error { return preferVideoCodec(ss.pc, o.video) }
+	}
+	sdp, err := ss.answer(r.offer, s.candidates(ctx, s.Config(), candidateSource{eip: r.eip, apiHost: r.apiHost}, ss.ports), keepCodec)
 	if err != nil {
 		ss.discard(err)
 		return answer{}, err
@@ -99,7 +101,8 @@ func (s *Server) negotiatePublish(ctx context.Context, r *request, o offer, v Vh
 	s.mu.Lock()
 	s.publishers[key] = ps
 	s.mu.Unlock()
-	ss.log.Info("rtc: publish start", "stream", key.String(), "via", r.via, "ip", r.ip, "session", ss.id, "param", hr.Param)
+	ss.log.Info("rtc: publish start", "stream", key.String(), "via", r.via, "ip", r.ip, "session", ss.id, "param", hr.Param,
+		"video", codecName(o.video))
 	if err := s.start(ss, ps.media, ps.stop); err != nil {
 		return answer{}, err
 	}
@@ -164,9 +167,10 @@ func (ss *session) hooksNow() conf.HTTPHooks {
 // onTrack starts reading a track the publisher sends.
 func (ps *publishSession) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	codec := track.Codec()
+	vc, isVideo := videoCodecOfMime(codec.MimeType)
 	switch {
-	case track.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(codec.MimeType, webrtc.MimeTypeH264):
-		ps.goMedia(func() { ps.readVideo(track) })
+	case track.Kind() == webrtc.RTPCodecTypeVideo && isVideo && ps.videoTaken.CompareAndSwap(false, true):
+		ps.goMedia(func() { ps.readVideo(track, vc) })
 	case track.Kind() == webrtc.RTPCodecTypeAudio && strings.EqualFold(codec.MimeType, webrtc.MimeTypeOpus):
 		channels := int(codec.Channels)
 		if channels != 1 {
@@ -189,17 +193,20 @@ func drain(track *webrtc.TrackRemote) {
 	}
 }
 
-// readVideo turns the H.264 track into hub video: packets in order,
-// frames assembled, FLV AVC packets out.
-func (ps *publishSession) readVideo(track *webrtc.TrackRemote) {
+// readVideo turns the video track into hub video: packets in order,
+// frames assembled, FLV video tags out (AVC for H.264, enhanced RTMP for
+// the others).
+func (ps *publishSession) readVideo(track *webrtc.TrackRemote, vc *videoCodec) {
 	ps.videoSSRC.Store(uint32(track.SSRC()))
 	ps.requestKeyframe(true)
 	reorder := newReorderBuffer(reorderWait)
-	depack := newH264Depacketizer(func() { ps.requestKeyframe(false) })
+	depack := newDepacketizer(vc.newFormat(), func() { ps.requestKeyframe(false) })
+	ingest := vc.newIngest()
 	tc := trackClock{media: &ps.clock, rate: 90000}
 	dropPT := uint8(ps.vhost.RTC.DropForPT)
+	warnKey := "video-" + vc.codec.String()
 	var ready []orderedPacket
-	var frames []*h264Frame
+	var frames []*videoFrame
 	for {
 		p, _, err := track.ReadRTP()
 		if err != nil {
@@ -217,10 +224,10 @@ func (ps *publishSession) readVideo(track *webrtc.TrackRemote) {
 			var err error
 			frames, err = depack.push(op.rtpPacket, frames[:0])
 			if err != nil {
-				ps.warn("h264", "rtc: malformed H.264 from the publisher; waiting for a keyframe", err)
+				ps.warn(warnKey, "rtc: malformed "+codecName(vc.codec)+" from the publisher; waiting for a keyframe", err)
 			}
 			for _, f := range frames {
-				ps.writeVideo(f, tc.at(f.timestamp, now))
+				ps.writeVideo(ingest, vc.codec, f, tc.at(f.timestamp, now))
 			}
 			clear(frames)
 		}
@@ -255,48 +262,35 @@ func (ps *publishSession) readAudio(track *webrtc.TrackRemote, channels int) {
 }
 
 // writeVideo publishes one frame, after a new sequence header when the
-// frame carries parameter sets that differ from the last ones.
-func (ps *publishSession) writeVideo(f *h264Frame, pts time.Duration) {
-	var sps, pps []byte
-	nalus := make([][]byte, 0, len(f.nalus))
-	for _, n := range f.nalus {
-		switch av.H264NALUType(n) {
-		case av.H264NALSPS:
-			sps = n
-		case av.H264NALPPS:
-			pps = n
-		case av.H264NALAUD:
-		default:
-			nalus = append(nalus, n)
-		}
+// frame's parameters (parameter sets, sequence header, size) changed.
+// Before the first sequence header players could not decode anything:
+// the frame is dropped and a keyframe asked for.
+func (ps *publishSession) writeVideo(ingest videoIngest, codec av.Codec, f *videoFrame, pts time.Duration) {
+	header, frame, ready, err := ingest.tags(f)
+	if err != nil {
+		ps.warn("header-"+codec.String(), "rtc: cannot use the publisher's "+codecName(codec)+" parameters", err)
 	}
-	if !ps.publishFrame(f, sps, pps, nalus, hubTime(pts)) {
-		ps.requestKeyframe(false) // players cannot decode without SPS and PPS
+	if !ready {
+		ps.requestKeyframe(false)
+		return
 	}
-}
-
-// publishFrame writes a frame (and a new sequence header) to the hub; it
-// reports false when no SPS and PPS were seen yet.
-func (ps *publishSession) publishFrame(f *h264Frame, sps, pps []byte, nalus [][]byte, ts uint32) bool {
+	ts := hubTime(pts)
 	ps.wmu.Lock()
 	defer ps.wmu.Unlock()
-	if sps != nil && pps != nil && (!bytes.Equal(sps, ps.sps) || !bytes.Equal(pps, ps.pps)) {
-		body, err := flvAVCSequenceHeader(sps, pps)
-		if err != nil {
-			ps.warnLocked("sps", "rtc: cannot use the publisher's SPS/PPS", err)
-		} else {
-			ps.sps, ps.pps = sps, pps
-			ps.write(ps.pub, &av.Packet{Kind: av.KindVideo, Codec: av.CodecH264, Keyframe: true, SequenceHeader: true, Timestamp: ts, Payload: body})
+	for _, body := range [][]byte{header, frame} {
+		if body == nil {
+			continue
 		}
+		pkt, err := av.NewPacket(av.KindVideo, ts, body)
+		if err != nil {
+			ps.warnLocked("tag-"+codec.String(), "rtc: made a video tag castd cannot parse", err)
+			return
+		}
+		if !pkt.SequenceHeader {
+			ps.frames++
+		}
+		ps.write(ps.pub, pkt)
 	}
-	if ps.sps == nil {
-		return false
-	}
-	if len(nalus) > 0 {
-		ps.frames++
-		ps.write(ps.pub, &av.Packet{Kind: av.KindVideo, Codec: av.CodecH264, Keyframe: f.keyframe, Timestamp: ts, Payload: flvAVCFrame(f.keyframe, nalus)})
-	}
-	return true
 }
 
 // writeOpus publishes one Opus packet to the side stream and, with

@@ -31,8 +31,8 @@ func relayOptions(o hub.StreamOptions) hub.StreamOptions {
 
 // relay packetizes one stream for every WebRTC player, once: it reads the
 // stream like a viewer (and the publisher's Opus side stream when there is
-// one), turns H.264 frames into RTP packets (dropping B-frames and SEI as
-// the vhost says) and AAC into Opus (rtmp_to_rtc), and publishes each
+// one), turns video frames into RTP packets in their codec (H.264, with
+// B-frames and SEI dropped as the vhost says, H.265, AV1, VP9, VP8) and AAC into Opus (rtmp_to_rtc), and publishes each
 // frame's packets into the derived stream rtpKey, whose ring the players
 // read with their own cursors: the hub's slow-player handling and wake-ups
 // come for free, and packets are made once however many players there are.
@@ -50,8 +50,8 @@ type relay struct {
 	baseSet    bool
 	offset     time.Duration // RTP time where this epoch starts
 	last       time.Duration // the latest media time seen
-	sps, pps   []byte
-	lengthSize int
+	vcodec     av.Codec
+	vpack      videoPacketizer // the epoch's video packetizer, for vcodec
 	aacEnc     AACToOpus
 	payloads   [][]byte
 	bframes    int64
@@ -79,7 +79,7 @@ func (s *Server) attachRelay(key hub.Key, v Vhost) (*relay, error) {
 		return nil, fmt.Errorf("rtc: start the RTP relay of %s: %w", key, err)
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	r := &relay{srv: s, key: key, out: out, users: 1, cancel: cancel, lengthSize: 4}
+	r := &relay{srv: s, key: key, out: out, users: 1, cancel: cancel}
 	s.relays[key] = r
 	s.wg.Add(1)
 	go func() {
@@ -228,7 +228,7 @@ func (r *relay) endEpoch() {
 		r.offset += r.last - r.base + 40*time.Millisecond
 	}
 	r.baseSet = false
-	r.sps, r.pps, r.lengthSize = nil, nil, 4
+	r.vcodec, r.vpack = av.CodecUnknown, nil
 	if r.aacEnc != nil {
 		if err := r.aacEnc.Close(); err != nil {
 			r.srv.Log.Debug("rtc: close AAC decoder", "err", err)
@@ -250,68 +250,48 @@ func (r *relay) rtpTime(t time.Duration, rate int64) uint32 {
 	return rtpTicks(r.offset+t-r.base, rate)
 }
 
-// video packetizes one H.264 frame (or keeps a sequence header's
-// parameter sets for the keyframes that lack them).
+// video packetizes one frame (or keeps what a sequence header brings for
+// the frames after it), with the packetizer of the frame's codec: a new
+// one when the codec changes.
 func (r *relay) video(p *av.Packet) error {
 	t, err := av.ParseFLVVideoTag(p.Payload)
-	if err != nil || t.Codec != av.CodecH264 {
-		if err == nil {
-			r.srv.warnOnce("codec-"+t.Codec.String(), "rtc: only H.264 video is sent to WebRTC players", "codec", t.Codec.String(), "stream", r.key.String())
-		}
-		return nil
+	if err != nil {
+		return nil // the hub took it, but it is no video castd can read
 	}
-	body := p.Payload[t.PayloadOffset:]
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	v := r.v
+	if r.vcodec != t.Codec || r.vpack == nil {
+		vc, ok := videoCodecOf(t.Codec)
+		if !ok {
+			r.srv.warnOnce("codec-"+t.Codec.String()+r.key.String(), "rtc: this video codec cannot go to WebRTC players; they get no video",
+				"codec", t.Codec.String(), "stream", r.key.String())
+			return nil
+		}
+		r.vcodec = t.Codec
+		r.vpack = vc.newPacketizer(packetizerOptions{keepSEI: r.v.RTC.KeepAVCNaluSEI, keepBFrames: r.v.RTC.KeepBframe,
+			merge: r.merge, bframes: &r.bframes})
+	}
+	body := p.Payload[t.PayloadOffset:]
 	if t.IsSequenceHeader() {
-		c, err := av.ParseAVCConfig(body)
-		if err == nil && len(c.SPS) > 0 && len(c.PPS) > 0 {
-			r.sps, r.pps, r.lengthSize = c.SPS[0], c.PPS[0], c.NALULengthSize
-		}
+		r.vpack.sequenceHeader(body)
 		return nil
 	}
-	if t.PacketType != av.VideoPacketCodedFrames {
+	if t.IsCommand() || (t.PacketType != av.VideoPacketCodedFrames && t.PacketType != av.VideoPacketCodedFramesX) {
 		return nil
 	}
-	all, err := av.SplitAVCC(body, r.lengthSize)
-	if err != nil {
-		return nil // one bad frame; the next keyframe recovers
-	}
-	nalus := make([][]byte, 0, len(all)+2)
-	hasParams := false
-	for _, n := range all {
-		switch av.H264NALUType(n) {
-		case av.H264NALAUD:
-			continue
-		case av.H264NALSEI:
-			if !v.RTC.KeepAVCNaluSEI {
-				continue
-			}
-		case av.H264NALSPS, av.H264NALPPS:
-			hasParams = true
-		}
-		nalus = append(nalus, n)
-	}
-	if len(nalus) == 0 {
+	var keyframe, send bool
+	r.payloads, keyframe, send = r.vpack.frame(r.payloads[:0], body, t.IsKeyframe())
+	if !send || len(r.payloads) == 0 {
+		clear(r.payloads)
 		return nil
-	}
-	if !v.RTC.KeepBframe && isBFrame(nalus) {
-		r.bframes++
-		return nil
-	}
-	keyframe := t.IsKeyframe() || av.IsKeyframeNALUs(av.CodecH264, nalus)
-	if keyframe && !hasParams && r.sps != nil {
-		nalus = append([][]byte{r.sps, r.pps}, nalus...)
 	}
 	ts := r.rtpTime(time.Duration(int64(p.Timestamp)+int64(t.CompositionTime))*time.Millisecond, 90000)
-	r.payloads = packetizeH264(r.payloads[:0], nalus, rtpMaxPayload, r.merge)
 	out, err := marshalRTP(r.payloads, &r.vseq, ts, true)
 	clear(r.payloads)
 	if err != nil {
 		return err
 	}
-	return r.publish(&av.Packet{Kind: av.KindVideo, Codec: av.CodecH264, Keyframe: keyframe, Timestamp: p.Timestamp, Payload: out})
+	return r.publish(&av.Packet{Kind: av.KindVideo, Codec: t.Codec, Keyframe: keyframe, Timestamp: p.Timestamp, Payload: out})
 }
 
 // audio sends Opus as it is, and AAC transcoded when rtmp_to_rtc is on.

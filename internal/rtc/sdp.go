@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/castd/castd/internal/av"
 )
 
 // maxSDPBytes bounds an offer: real ones are a few KB, even with many
@@ -19,12 +22,17 @@ type offer struct {
 	remoteUfrag string
 	hasAudio    bool
 	hasVideo    bool
+	// videoCodecs are the video codecs castd speaks that every video
+	// section offers, in castd's order of preference.
+	videoCodecs []av.Codec
+	video       av.Codec // the one signalling chose for the answer
 }
 
 // checkOffer applies SRS's checks to an offer (spec §2.5): BUNDLE, audio and
 // video sections only, each with rtcp-mux, and a direction that lets the
-// client send (publish) or receive (play). The codecs castd speaks (H.264,
-// Opus) must be offered for each section.
+// client send (publish) or receive (play). Audio sections must offer Opus
+// and video ones at least one of H.264, H.265, AV1, VP9 and VP8; which one
+// the answer keeps is signalling's choice (?codec=, castd's preference).
 func checkOffer(text string, play bool) (offer, error) {
 	var o offer
 	if len(text) > maxSDPBytes {
@@ -55,15 +63,23 @@ func checkOffer(text string, play bool) (offer, error) {
 		if u, ok := m.Attribute("ice-ufrag"); ok && o.remoteUfrag == "" {
 			o.remoteUfrag = u
 		}
-		want := "H264"
 		if kind == "audio" {
-			want = "opus"
+			if !offersCodec(m, "opus") {
+				return o, errors.New("rtc: SDP offer audio media does not offer opus, the only audio codec castd speaks")
+			}
+			o.hasAudio = true
+			continue
 		}
-		if !offersCodec(m, want) {
-			return o, fmt.Errorf("rtc: SDP offer %s media does not offer %s, the only %s codec castd speaks", kind, want, kind)
+		var codecs []av.Codec
+		for _, vc := range videoCodecs {
+			if offersCodec(m, vc.sdpName) && (!o.hasVideo || slices.Contains(o.videoCodecs, vc.codec)) {
+				codecs = append(codecs, vc.codec)
+			}
 		}
-		o.hasAudio = o.hasAudio || kind == "audio"
-		o.hasVideo = o.hasVideo || kind == "video"
+		if len(codecs) == 0 {
+			return o, fmt.Errorf("rtc: SDP offer video media offers none of the video codecs castd speaks (%s)", videoCodecNames(allVideoCodecs()))
+		}
+		o.videoCodecs, o.hasVideo = codecs, true
 	}
 	if o.remoteUfrag == "" {
 		return o, errors.New("rtc: SDP offer has no ice-ufrag")

@@ -53,6 +53,14 @@ func TestCheckOffer(t *testing.T) {
 	if o.remoteUfrag != "Ab1x" || !o.hasAudio || !o.hasVideo {
 		t.Fatalf("offer %+v", o)
 	}
+	// Video codecs come in castd's order of preference, not the offer's.
+	if got := videoCodecNames(o.videoCodecs); got != "H.264, VP8" {
+		t.Fatalf("offered video codecs %s, want H.264, VP8", got)
+	}
+	vp8Only := strings.Replace(chromeOffer, "a=rtpmap:102 H264/90000", "a=rtpmap:102 H263/90000", 1)
+	if o, err := checkOffer(vp8Only, false); err != nil || videoCodecNames(o.videoCodecs) != "VP8" {
+		t.Fatalf("a VP8-only offer: %v, codecs %v", err, o.videoCodecs)
+	}
 	cases := []struct {
 		name   string
 		play   bool
@@ -67,9 +75,10 @@ func TestCheckOffer(t *testing.T) {
 		{"publisher that only receives", false, func(s string) string { return strings.ReplaceAll(s, "a=sendrecv", "a=recvonly") }, "recvonly"},
 		{"player that only sends", true, func(s string) string { return strings.ReplaceAll(s, "a=sendrecv", "a=sendonly") }, "sendonly"},
 		{"inactive", true, func(s string) string { return strings.ReplaceAll(s, "a=sendrecv", "a=inactive") }, "inactive"},
-		{"no H.264", false, func(s string) string {
-			return strings.Replace(s, "a=rtpmap:102 H264/90000", "a=rtpmap:102 VP9/90000", 1)
-		}, "H264"},
+		{"no video codec castd speaks", false, func(s string) string {
+			s = strings.Replace(s, "a=rtpmap:102 H264/90000", "a=rtpmap:102 H263/90000", 1)
+			return strings.Replace(s, "a=rtpmap:96 VP8/90000", "a=rtpmap:96 MP4V-ES/90000", 1)
+		}, "none of the video codecs"},
 		{"no Opus", false, func(s string) string { return strings.Replace(s, "opus/48000/2", "G722/8000", 1) }, "opus"},
 		{"no ufrag", false, func(s string) string { return strings.ReplaceAll(s, "a=ice-ufrag:Ab1x\r\n", "") }, "ice-ufrag"},
 		{"not SDP", false, func(string) string { return "hello" }, "parse"},

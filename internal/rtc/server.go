@@ -12,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -38,11 +39,12 @@ type Server struct {
 
 	mu         sync.Mutex
 	ctx        context.Context
-	started    bool
-	udp        net.PacketConn
-	udpMux     *ice.UDPMuxDefault
-	tcpLn      net.Listener
-	tcpMux     *ice.TCPMuxDefault
+	started    bool       // new sessions are accepted: WebRTC is on, a port is open, no graceful quit
+	draining   bool       // graceful quit: live sessions go on, new ones are refused
+	udpPort    *mediaPort // the ports new sessions get (nil when off)
+	tcpPort    *mediaPort
+	openPorts  []*mediaPort                 // every open port, current or retired
+	blackHole  atomic.Pointer[blackHole]    // rtc_server.black_hole, nil when off
 	certs      map[bool]*webrtc.Certificate // by rtc_server.ecdsa
 	sessions   map[string]*session          // by session id, "localUfrag:remoteUfrag"
 	ufrags     map[string]bool              // local ufrags in use, from offer to session end
@@ -55,7 +57,7 @@ type Server struct {
 
 // Start opens the media port(s) of cfg: UDP rtc_server.listen, and TCP
 // tcp.listen when tcp.enabled. Sessions end when ctx does. Signalling
-// answers "disabled" until Start ran with rtc_server.enabled on.
+// answers "disabled" while rtc_server.enabled is off (Reload may turn it on).
 func (s *Server) Start(ctx context.Context, cfg conf.RTCServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,38 +71,10 @@ func (s *Server) Start(ctx context.Context, cfg conf.RTCServer) error {
 	if s.relayIdle <= 0 {
 		s.relayIdle = relayIdle
 	}
-	if !cfg.Enabled {
-		return nil
+	if err := s.applyLocked(cfg); err != nil {
+		s.closeLocked()
+		return err
 	}
-	network, host := "udp4", "0.0.0.0"
-	if cfg.IPFamily != "ipv4" {
-		network, host = "udp", "::"
-	}
-	pc, err := net.ListenPacket(network, net.JoinHostPort(host, strconv.Itoa(cfg.Listen)))
-	if err != nil {
-		return fmt.Errorf("rtc: listen on UDP port %d: %w", cfg.Listen, err)
-	}
-	logs := pionLogs{log: s.Log}
-	s.udp = pc
-	s.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc, Logger: logs.NewLogger("udpmux")})
-	s.Log.Info("WebRTC listening", "addr", "udp://"+pc.LocalAddr().String())
-	if cfg.TCP.Enabled && cfg.Protocol != "udp" {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.TCP.Listen)))
-		if err != nil {
-			s.closeLocked()
-			return fmt.Errorf("rtc: listen on TCP port %d: %w", cfg.TCP.Listen, err)
-		}
-		s.tcpLn = ln
-		s.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: ln, Logger: logs.NewLogger("tcpmux"), ReadBufferSize: 64, WriteBufferSize: 4 << 20})
-		s.Log.Info("WebRTC over TCP listening", "addr", "tcp://"+ln.Addr().String())
-	}
-	if cfg.ReusePort > 1 {
-		s.warnOnceLocked("reuseport", "rtc: rtc_server.reuseport > 1 has no effect: one socket serves every core in castd")
-	}
-	if !cfg.Encrypt {
-		s.warnOnceLocked("encrypt", "rtc: rtc_server.encrypt off is not supported; media is always SRTP")
-	}
-	s.started = true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -112,36 +86,73 @@ func (s *Server) Start(ctx context.Context, cfg conf.RTCServer) error {
 	return nil
 }
 
-// closeLocked closes the media ports; sessions on them fail and end.
-func (s *Server) closeLocked() {
-	if s.udpMux != nil {
-		_ = s.udpMux.Close() // closes the socket too
-		s.udpMux, s.udp = nil, nil
+// Reload applies a new rtc_server: new sessions get the new ports and
+// candidates (a moved or disabled port stays open for the sessions on it
+// until they end), and black_hole follows. Live sessions are not touched.
+// A port that cannot open is an error and leaves the old one in use.
+func (s *Server) Reload(cfg conf.RTCServer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return nil // not started, or stopping
 	}
-	if s.tcpMux != nil {
-		_ = s.tcpMux.Close()
-		s.tcpMux = nil
+	wasOn := s.started
+	err := s.applyLocked(cfg)
+	if wasOn && !s.started && !s.draining {
+		s.Log.Info("rtc: WebRTC turned off by reload; live sessions go on, new ones are refused", "sessions", len(s.sessions))
 	}
-	if s.tcpLn != nil {
-		_ = s.tcpLn.Close()
-		s.tcpLn = nil
+	return err
+}
+
+// applyLocked applies cfg's ports, black hole and warnings.
+func (s *Server) applyLocked(cfg conf.RTCServer) error {
+	err := s.applyPortsLocked(cfg)
+	if cfg.Enabled {
+		s.applyBlackHoleLocked(cfg)
+		if cfg.ReusePort > 1 {
+			s.warnOnceLocked("reuseport", "rtc: rtc_server.reuseport > 1 has no effect: one socket serves every core in castd")
+		}
+		if !cfg.Encrypt {
+			s.warnOnceLocked("encrypt", "rtc: rtc_server.encrypt off is not supported: castd's WebRTC (pion) always encrypts media with SRTP")
+		}
+	} else {
+		s.applyBlackHoleLocked(conf.RTCServer{})
 	}
+	return err
+}
+
+// StopAccepting starts a graceful quit: new sessions are refused (as
+// "disabled"), live ones go on until they end or the Start context ends.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = true
 	s.started = false
+}
+
+// closeLocked closes the media ports and the black hole; sessions on the
+// ports fail and end.
+func (s *Server) closeLocked() {
+	s.closePortsLocked()
+	if bh := s.blackHole.Swap(nil); bh != nil {
+		bh.close()
+	}
 }
 
 // Wait blocks until every session and goroutine of the server has ended;
 // call it after the Start context is done.
 func (s *Server) Wait() { s.wg.Wait() }
 
-// Addrs returns the bound UDP and TCP media addresses (nil when closed).
+// Addrs returns the UDP and TCP media addresses new sessions get (nil
+// when off); retired ports still serving older sessions are not listed.
 func (s *Server) Addrs() (udp, tcp net.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.udp != nil {
-		udp = s.udp.LocalAddr()
+	if s.udpPort != nil {
+		udp = s.udpPort.addr()
 	}
-	if s.tcpLn != nil {
-		tcp = s.tcpLn.Addr()
+	if s.tcpPort != nil {
+		tcp = s.tcpPort.addr()
 	}
 	return udp, tcp
 }
@@ -214,18 +225,23 @@ type transportOptions struct {
 	vhost      conf.VhostRTC
 	counters   *counters
 	rebinding  *rebinding
+	ports      *portLease   // the media ports the session was given
+	drop       *nackDropper // the NACK simulator's switch
+	publisher  bool         // its RTP goes to the black hole
 }
 
-// newPeerConnection builds a pion peer connection on the shared media
-// port: ICE-lite with castd's credentials, DTLS in the vhost's role, H.264
-// and Opus only, and the interceptors the vhost asks for (NACK, TWCC; RTCP
+// newPeerConnection builds a pion peer connection on the session's media
+// ports: ICE-lite with castd's credentials, DTLS in the vhost's role, the
+// video codecs castd speaks (see videoCodecs) and Opus, and the interceptors the vhost asks for (NACK, TWCC; RTCP
 // reports and PLI always).
 func (s *Server) newPeerConnection(cfg conf.RTCServer, o transportOptions) (*webrtc.PeerConnection, error) {
-	s.mu.Lock()
-	udpMux, tcpMux, started := s.udpMux, s.tcpMux, s.started
-	s.mu.Unlock()
-	if !started {
-		return nil, errDisabled
+	var udpMux ice.UDPMux
+	var tcpMux ice.TCPMux
+	if p := o.ports.udp; p != nil {
+		udpMux = droppingUDPMux{UDPMux: p.udpMux, drop: o.drop}
+	}
+	if p := o.ports.tcp; p != nil {
+		tcpMux = droppingTCPMux{TCPMux: p.tcpMux, drop: o.drop}
 	}
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLogs{log: s.Log}
@@ -260,6 +276,9 @@ func (s *Server) newPeerConnection(cfg conf.RTCServer, o transportOptions) (*web
 	me, ir, err := mediaSetup(o)
 	if err != nil {
 		return nil, err
+	}
+	if o.publisher {
+		ir.Add(blackHoleFactory{srv: s}) // last, so it sees what the tracks read
 	}
 	cert, err := s.certificate(cfg.ECDSA)
 	if err != nil {

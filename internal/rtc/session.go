@@ -37,6 +37,8 @@ type session struct {
 	log    *slog.Logger
 	pc     *webrtc.PeerConnection
 	stats  counters
+	ports  *portLease  // the media ports it runs on, released when it ends
+	drop   nackDropper // SRS's NACK simulator (/rtc/v1/nack/)
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
@@ -66,26 +68,34 @@ func (s *Server) newSession(r *request, v Vhost, key hub.Key, cid, remoteUfrag s
 	if pwd == "" {
 		pwd = randomString(32)
 	}
-	// The shared port routes packets by ufrag: two sessions must not share one.
+	// The shared port routes packets by ufrag: two sessions must not share
+	// one. The session holds the ports current now until it ends.
 	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return nil, errDisabled
+	}
 	if s.ufrags[ufrag] {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("rtc: ice-ufrag %q is in use by another session", ufrag)
 	}
 	s.ufrags[ufrag] = true
+	ports := s.leaseLocked()
 	s.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	ss := &session{
 		srv: s, id: ufrag + ":" + remoteUfrag, ufrag: ufrag, token: randomString(16), cid: cid, play: r.play, via: r.via,
-		key: key, vhost: v, ip: r.ip, peer: r.peer, tcURL: r.tcURL,
+		key: key, vhost: v, ip: r.ip, peer: r.peer, tcURL: r.tcURL, ports: ports, drop: nackDropper{incoming: !r.play},
 		log: s.Log.With(logging.CID(cid)), ctx: ctx, cancel: cancel, connected: make(chan struct{}),
 	}
-	pc, err := s.newPeerConnection(s.Config(), transportOptions{ufrag: ufrag, pwd: pwd, vhost: v.RTC, counters: &ss.stats, rebinding: &rebinding{}})
+	pc, err := s.newPeerConnection(s.Config(), transportOptions{ufrag: ufrag, pwd: pwd, vhost: v.RTC, counters: &ss.stats,
+		rebinding: &rebinding{}, ports: ports, drop: &ss.drop, publisher: !r.play})
 	if err != nil {
 		cancel(err)
 		s.mu.Lock()
 		delete(s.ufrags, ufrag)
 		s.mu.Unlock()
+		s.release(ports)
 		return nil, err
 	}
 	ss.pc = pc
@@ -198,9 +208,13 @@ func (ss *session) run(onConnected func(ctx context.Context), cleanup func()) {
 	if errors.Is(why, context.Canceled) {
 		why = errors.New("server stopping")
 	}
-	ss.log.Info("rtc: session end", "session", ss.id, "stream", ss.key.String(), "play", ss.play, "reason", why.Error(),
+	args := []any{"session", ss.id, "stream", ss.key.String(), "play", ss.play, "reason", why.Error(),
 		"bytes_in", ss.stats.BytesIn(), "bytes_out", ss.stats.BytesOut(),
-		"nacks_in", ss.stats.nacksIn.Load(), "retransmits", ss.stats.retransmits.Load(), "nacks_out", ss.stats.nacksOut.Load())
+		"nacks_in", ss.stats.nacksIn.Load(), "retransmits", ss.stats.retransmits.Load(), "nacks_out", ss.stats.nacksOut.Load()}
+	if n := ss.drop.dropped.Load(); n > 0 {
+		args = append(args, "nack_simulator_dropped", n)
+	}
+	ss.log.Info("rtc: session end", args...)
 }
 
 // start registers the session and runs it on the server's wait group.
@@ -225,13 +239,15 @@ func (s *Server) start(ss *session, onConnected func(ctx context.Context), clean
 	return nil
 }
 
+// forget removes an ended session and lets go of its ports.
 func (s *Server) forget(ss *session) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.sessions[ss.id] == ss {
 		delete(s.sessions, ss.id)
 	}
 	delete(s.ufrags, ss.ufrag)
+	s.mu.Unlock()
+	s.release(ss.ports)
 }
 
 // discard closes a session that never started (refused after its answer).
@@ -243,6 +259,7 @@ func (ss *session) discard(why error) {
 	ss.srv.mu.Lock()
 	delete(ss.srv.ufrags, ss.ufrag)
 	ss.srv.mu.Unlock()
+	ss.srv.release(ss.ports)
 }
 
 // deleteSession ends a session when id and token match (WHIP DELETE). A

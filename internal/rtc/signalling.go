@@ -31,7 +31,7 @@ type request struct {
 	peer    string // the HTTP peer address
 	apiHost string // the Host the client reached the API at
 	eip     string
-	codec   string
+	codec   string // SRS's ?codec=: the video codec the client wants
 	offer   string
 	ufrag   string // WHIP's ice-ufrag and ice-pwd, "" for random ones
 	pwd     string
@@ -68,8 +68,9 @@ func (s *Server) negotiate(ctx context.Context, r *request) (answer, error) {
 	if v.RTC.DTLSVersion == "dtls1.0" {
 		s.warnOnce("dtls1.0", "rtc: dtls_version dtls1.0 is not supported; castd speaks DTLS 1.2", "vhost", v.Name)
 	}
-	if c := strings.ToLower(r.codec); c != "" && c != "h264" && c != "avc" && c != "opus" {
-		return answer{}, fmt.Errorf("rtc: codec %q is not supported; castd speaks H.264 and Opus", r.codec)
+	asked, err := parseCodecParam(r.codec)
+	if err != nil {
+		return answer{}, err
 	}
 	if r.app == "" || r.stream == "" {
 		return answer{}, errors.New("rtc: the stream URL names no app or stream")
@@ -81,7 +82,14 @@ func (s *Server) negotiate(ctx context.Context, r *request) (answer, error) {
 		TcURL: r.tcURL, StreamURL: key.String(),
 	}
 	if r.play {
-		return s.negotiatePlay(ctx, r, o, v, key, hr)
+		return s.negotiatePlay(ctx, r, o, asked, v, key, hr)
+	}
+	if o.hasVideo {
+		// A publisher sends what the answer keeps: the codec asked for,
+		// else castd's favourite among those offered.
+		if o.video, err = chooseVideoCodec(o.videoCodecs, asked); err != nil {
+			return answer{}, fmt.Errorf("rtc: publish %s: %w", key, err)
+		}
 	}
 	return s.negotiatePublish(ctx, r, o, v, key, hr)
 }

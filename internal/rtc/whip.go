@@ -20,6 +20,7 @@ func (s *Server) Mount(mux *httpx.Mux) {
 	mux.Handle("/rtc/v1/whep/", http.HandlerFunc(s.serveWHIP))
 	mux.Handle("/rtc/v1/publish/", httpx.JSONP(http.HandlerFunc(s.serveAPI)))
 	mux.Handle("/rtc/v1/play/", httpx.JSONP(http.HandlerFunc(s.serveAPI)))
+	mux.Handle("/rtc/v1/nack/", httpx.JSONP(http.HandlerFunc(s.serveNACK)))
 }
 
 // readBody reads a signalling body, refusing one larger than an SDP can be.
@@ -52,6 +53,9 @@ func (s *Server) serveWHIP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := whipRequest(r)
+	if err == nil {
+		err = s.refusePlaintext(req.play, q)
+	}
 	if err == nil {
 		var body []byte
 		if body, err = readBody(r); err == nil {

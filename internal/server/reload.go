@@ -48,7 +48,7 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 		s.log.Info("reload: max_connections", "value", cfg.MaxConnections, "connections", s.limit.n.Load())
 	}
 	s.reloadListeners(old, cfg, ch)
-	s.reloadRTC(ch)
+	s.reloadRTC(cfg, ch)
 	s.reloadStreams(cfg, ch)
 	s.reloadEgress(cfg)
 	for _, v := range ch.VhostsAdded {
@@ -157,15 +157,18 @@ func isPlayer(c hub.ClientInfo) bool {
 }
 
 // Drain is SRS's graceful quit: wait grace_start_wait, stop accepting, wait
-// until every connection has ended (or ctx is done), then grace_final_wait.
+// until every connection and WebRTC session has ended (or ctx is done),
+// then grace_final_wait.
 func (s *Server) Drain(ctx context.Context) {
 	cfg := s.config()
 	sleep(ctx, cfg.GraceStartWait)
 	s.closeListeners()
-	s.log.Info("graceful quit: listeners closed, waiting for connections to end", "connections", s.limit.n.Load())
+	s.rtc.StopAccepting()
+	s.log.Info("graceful quit: listeners closed, waiting for connections to end", "connections", s.limit.n.Load(),
+		"rtc_sessions", s.rtc.Sessions())
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	for s.limit.n.Load() > 0 {
+	for s.limit.n.Load() > 0 || s.rtc.Sessions() > 0 {
 		select {
 		case <-ctx.Done():
 			return

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"slices"
 	"time"
 
 	"github.com/castd/castd/internal/conf"
@@ -93,13 +94,14 @@ func (s *Server) rtcAddrsLocked(out map[string][]net.Addr) {
 	}
 }
 
-// reloadRTC says what of rtc_server a reload cannot change: the media
-// ports are opened at start (vhost rtc{} settings apply to new sessions).
-func (s *Server) reloadRTC(ch conf.Changes) {
-	for _, l := range ch.Listeners {
-		if l.Name == "rtc" || l.Name == "rtc_tcp" {
-			s.log.Warn("reload: WebRTC listener changed but cannot be applied until castd restarts", "listener", l.Name,
-				"old", l.Old, "new", l.New)
-		}
+// reloadRTC applies a changed rtc_server: new sessions get the new ports,
+// candidates and black hole; live sessions go on on the ports they have
+// until they end (vhost rtc{} settings apply to new sessions).
+func (s *Server) reloadRTC(cfg *conf.Config, ch conf.Changes) {
+	if !slices.Contains(ch.Sections, "rtc_server") {
+		return
+	}
+	if err := s.rtc.Reload(cfg.RTCServer); err != nil {
+		s.log.Error("reload: WebRTC port cannot open; the old one stays in use", "err", err)
 	}
 }
