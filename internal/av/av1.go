@@ -128,24 +128,40 @@ func readLEB128(b []byte) (uint64, int, error) {
 	return 0, 0, errors.New("av: AV1 leb128 longer than 8 bytes")
 }
 
-// AV1SequenceHeader holds the fields of a sequence header OBU (5.5) up to the
-// maximum frame size.
+// AV1SequenceHeader holds the fields of a sequence header OBU (5.5) that
+// castd uses: the codec facts the API reports and what an
+// AV1CodecConfigurationRecord is built from.
 type AV1SequenceHeader struct {
-	Profile      uint8
-	StillPicture bool
-	Level        uint8 // seq_level_idx of operating point 0
-	Tier         uint8
-	MaxWidth     int
-	MaxHeight    int
+	Profile                   uint8
+	StillPicture              bool
+	ReducedStillPictureHeader bool
+	Level                     uint8 // seq_level_idx of operating point 0
+	Tier                      uint8
+	MaxWidth                  int
+	MaxHeight                 int
+	// Color is color_config (5.5.2); ColorKnown is false when the payload
+	// ends before it (the size is enough for the API).
+	Color      AV1ColorConfig
+	ColorKnown bool
 }
 
-// ParseAV1SequenceHeader parses a sequence header OBU payload (no OBU header).
+// AV1ColorConfig is the part of color_config an AV1CodecConfigurationRecord
+// carries.
+type AV1ColorConfig struct {
+	HighBitDepth, TwelveBit, Monochrome bool
+	SubX, SubY                          bool // chroma subsampling
+	ChromaSamplePosition                uint8
+}
+
+// ParseAV1SequenceHeader parses a sequence header OBU payload (no OBU
+// header). It fails when the payload ends before the maximum frame size.
 func ParseAV1SequenceHeader(b []byte) (AV1SequenceHeader, error) {
 	var h AV1SequenceHeader
 	r := NewBitReader(b)
 	h.Profile = uint8(r.ReadBits(3))
 	h.StillPicture = r.ReadFlag()
-	if r.ReadFlag() { // reduced_still_picture_header
+	h.ReducedStillPictureHeader = r.ReadFlag()
+	if h.ReducedStillPictureHeader {
 		h.Level = uint8(r.ReadBits(5))
 	} else {
 		readAV1OperatingPoints(r, &h)
@@ -157,7 +173,76 @@ func ParseAV1SequenceHeader(b []byte) (AV1SequenceHeader, error) {
 	if err := r.Err(); err != nil {
 		return h, fmt.Errorf("av: AV1 sequence header: %w", err)
 	}
+	skipAV1CodingTools(r, h.ReducedStillPictureHeader)
+	h.Color = readAV1ColorConfig(r, h.Profile)
+	h.ColorKnown = r.Err() == nil
 	return h, nil
+}
+
+// skipAV1CodingTools skips from frame_id_numbers_present_flag to
+// enable_restoration (5.5.1).
+func skipAV1CodingTools(r *BitReader, reduced bool) {
+	if !reduced && r.ReadFlag() { // frame_id_numbers_present_flag
+		r.Skip(4 + 3)
+	}
+	r.Skip(3) // use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
+	if !reduced {
+		r.Skip(4) // interintra, masked compound, warped motion, dual filter
+		orderHint := r.ReadFlag()
+		if orderHint {
+			r.Skip(2) // enable_jnt_comp, enable_ref_frame_mvs
+		}
+		forceScreenContent := uint64(2) // SELECT_SCREEN_CONTENT_TOOLS
+		if !r.ReadFlag() {              // seq_choose_screen_content_tools
+			forceScreenContent = r.ReadBits(1)
+		}
+		if forceScreenContent > 0 && !r.ReadFlag() { // seq_choose_integer_mv
+			r.Skip(1) // seq_force_integer_mv
+		}
+		if orderHint {
+			r.Skip(3) // order_hint_bits_minus_1
+		}
+	}
+	r.Skip(3) // enable_superres, enable_cdef, enable_restoration
+}
+
+// readAV1ColorConfig reads color_config() (5.5.2).
+func readAV1ColorConfig(r *BitReader, profile uint8) AV1ColorConfig {
+	var c AV1ColorConfig
+	c.HighBitDepth = r.ReadFlag()
+	if profile == 2 && c.HighBitDepth {
+		c.TwelveBit = r.ReadFlag()
+	}
+	if profile != 1 {
+		c.Monochrome = r.ReadFlag()
+	}
+	primaries, transfer, matrix := uint64(2), uint64(2), uint64(2)
+	if r.ReadFlag() { // color_description_present_flag
+		primaries, transfer, matrix = r.ReadBits(8), r.ReadBits(8), r.ReadBits(8)
+	}
+	switch {
+	case c.Monochrome:
+		r.Skip(1) // color_range
+		c.SubX, c.SubY = true, true
+		return c
+	case primaries == 1 && transfer == 13 && matrix == 0: // sRGB
+		return c // 4:4:4
+	}
+	r.Skip(1) // color_range
+	switch {
+	case profile == 0:
+		c.SubX, c.SubY = true, true
+	case profile == 2 && c.TwelveBit:
+		if c.SubX = r.ReadFlag(); c.SubX {
+			c.SubY = r.ReadFlag()
+		}
+	case profile == 2:
+		c.SubX = true
+	}
+	if c.SubX && c.SubY {
+		c.ChromaSamplePosition = uint8(r.ReadBits(2))
+	}
+	return c
 }
 
 func readAV1OperatingPoints(r *BitReader, h *AV1SequenceHeader) {

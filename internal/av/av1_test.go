@@ -78,6 +78,9 @@ func TestParseAV1SequenceHeaderCrafted(t *testing.T) {
 	if h.Profile != 2 || h.Level != 12 || h.Tier != 1 || h.MaxWidth != 3840 || h.MaxHeight != 2160 {
 		t.Errorf("%+v", h)
 	}
+	if h.ColorKnown {
+		t.Error("color_config reported for a header that ends after the frame size")
+	}
 	// Reduced still picture header: profile, flags, level, then the size.
 	var w bitWriter
 	w.write(0, 3)

@@ -245,146 +245,17 @@ func av1KeyFrame(obus []obu, reducedStill bool) (key, reduced bool) {
 	return false, reduced
 }
 
-// av1SequenceHeader is what an AV1CodecConfigurationRecord needs from a
-// sequence header OBU (5.5).
-type av1SequenceHeader struct {
-	profile, level, tier      uint8
-	highBitDepth, twelveBit   bool
-	monochrome, subX, subY    bool
-	chromaSamplePosition      uint8
-	reducedStillPictureHeader bool
-}
-
-// parseAV1SequenceHeader reads a sequence header OBU's payload up to its
-// colour configuration.
-func parseAV1SequenceHeader(b []byte) (av1SequenceHeader, error) {
-	var h av1SequenceHeader
-	r := av.NewBitReader(b)
-	h.profile = uint8(r.ReadBits(3))
-	r.Skip(1) // still_picture
-	h.reducedStillPictureHeader = r.ReadFlag()
-	enableOrderHint := false
-	if h.reducedStillPictureHeader {
-		h.level = uint8(r.ReadBits(5))
-	} else {
-		readAV1OperatingPoints(r, &h)
-	}
-	wbits, hbits := int(r.ReadBits(4))+1, int(r.ReadBits(4))+1
-	r.Skip(wbits + hbits)                             // max_frame_width/height_minus_1
-	if !h.reducedStillPictureHeader && r.ReadFlag() { // frame_id_numbers_present_flag
-		r.Skip(4 + 3)
-	}
-	r.Skip(3) // use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
-	if !h.reducedStillPictureHeader {
-		r.Skip(4) // interintra, masked compound, warped motion, dual filter
-		enableOrderHint = r.ReadFlag()
-		if enableOrderHint {
-			r.Skip(2) // enable_jnt_comp, enable_ref_frame_mvs
-		}
-		forceScreenContent := uint64(2) // SELECT_SCREEN_CONTENT_TOOLS
-		if !r.ReadFlag() {              // seq_choose_screen_content_tools
-			forceScreenContent = r.ReadBits(1)
-		}
-		if forceScreenContent > 0 && !r.ReadFlag() { // seq_choose_integer_mv
-			r.Skip(1) // seq_force_integer_mv
-		}
-		if enableOrderHint {
-			r.Skip(3) // order_hint_bits_minus_1
-		}
-	}
-	r.Skip(3) // enable_superres, enable_cdef, enable_restoration
-	h.readColorConfig(r)
-	if err := r.Err(); err != nil {
-		return h, fmt.Errorf("rtc: AV1 sequence header: %w", err)
-	}
-	return h, nil
-}
-
-// readAV1OperatingPoints reads timing and operating point information,
-// keeping the first operating point's level and tier.
-func readAV1OperatingPoints(r *av.BitReader, h *av1SequenceHeader) {
-	decoderModel, delayBits := false, 0
-	if r.ReadFlag() { // timing_info_present_flag
-		r.Skip(64)        // num_units_in_display_tick, time_scale
-		if r.ReadFlag() { // equal_picture_interval: num_ticks_per_picture_minus_1, uvlc()
-			zeros := 0
-			for r.Err() == nil && !r.ReadFlag() {
-				zeros++
-			}
-			if zeros < 32 {
-				r.Skip(zeros)
-			}
-		}
-		if decoderModel = r.ReadFlag(); decoderModel {
-			delayBits = int(r.ReadBits(5)) + 1
-			r.Skip(32 + 5 + 5)
-		}
-	}
-	initialDisplayDelay := r.ReadFlag()
-	points := int(r.ReadBits(5)) + 1
-	for i := 0; i < points && r.Err() == nil; i++ {
-		r.Skip(12) // operating_point_idc
-		level := uint8(r.ReadBits(5))
-		var tier uint8
-		if level > 7 {
-			tier = r.ReadBit()
-		}
-		if i == 0 {
-			h.level, h.tier = level, tier
-		}
-		if decoderModel && r.ReadFlag() {
-			r.Skip(2*delayBits + 1)
-		}
-		if initialDisplayDelay && r.ReadFlag() {
-			r.Skip(4)
-		}
-	}
-}
-
-// readColorConfig reads color_config() (5.5.2).
-func (h *av1SequenceHeader) readColorConfig(r *av.BitReader) {
-	h.highBitDepth = r.ReadFlag()
-	if h.profile == 2 && h.highBitDepth {
-		h.twelveBit = r.ReadFlag()
-	}
-	if h.profile != 1 {
-		h.monochrome = r.ReadFlag()
-	}
-	primaries, transfer, matrix := uint64(2), uint64(2), uint64(2)
-	if r.ReadFlag() { // color_description_present_flag
-		primaries, transfer, matrix = r.ReadBits(8), r.ReadBits(8), r.ReadBits(8)
-	}
-	switch {
-	case h.monochrome:
-		r.Skip(1) // color_range
-		h.subX, h.subY = true, true
-		return
-	case primaries == 1 && transfer == 13 && matrix == 0: // sRGB
-		return // 4:4:4
-	}
-	r.Skip(1) // color_range
-	switch {
-	case h.profile == 0:
-		h.subX, h.subY = true, true
-	case h.profile == 2 && h.twelveBit:
-		if h.subX = r.ReadFlag(); h.subX {
-			h.subY = r.ReadFlag()
-		}
-	case h.profile == 2:
-		h.subX = true
-	}
-	if h.subX && h.subY {
-		h.chromaSamplePosition = uint8(r.ReadBits(2))
-	}
-}
-
 // av1Config builds an AV1CodecConfigurationRecord (AV1 ISOBMFF binding
 // 2.3.3) around a sequence header OBU.
 func av1Config(seq obu) ([]byte, error) {
-	h, err := parseAV1SequenceHeader(seq.payload)
+	h, err := av.ParseAV1SequenceHeader(seq.payload)
 	if err != nil {
 		return nil, err
 	}
+	if !h.ColorKnown {
+		return nil, errors.New("rtc: AV1 sequence header ends before its color_config")
+	}
+	c := h.Color
 	flag := func(b bool, bit uint) byte {
 		if b {
 			return 1 << bit
@@ -393,9 +264,9 @@ func av1Config(seq obu) ([]byte, error) {
 	}
 	rec := []byte{
 		0x81, // marker, version 1
-		h.profile<<5 | h.level&0x1f,
-		h.tier<<7 | flag(h.highBitDepth, 6) | flag(h.twelveBit, 5) | flag(h.monochrome, 4) |
-			flag(h.subX, 3) | flag(h.subY, 2) | h.chromaSamplePosition&3,
+		h.Profile<<5 | h.Level&0x1f,
+		h.Tier<<7 | flag(c.HighBitDepth, 6) | flag(c.TwelveBit, 5) | flag(c.Monochrome, 4) |
+			flag(c.SubX, 3) | flag(c.SubY, 2) | c.ChromaSamplePosition&3,
 		0, // no initial_presentation_delay
 	}
 	return seq.appendSized(rec), nil

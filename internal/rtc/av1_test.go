@@ -41,8 +41,8 @@ func TestAV1SequenceHeaderAndConfig(t *testing.T) {
 	if err != nil || len(obus) < 3 || obus[0].typ != obuTemporalDelim || obus[1].typ != obuSequenceHeader {
 		t.Fatalf("key frame OBUs %v, %v", obus, err)
 	}
-	h, err := parseAV1SequenceHeader(obus[1].payload)
-	if err != nil || h.profile != 0 || h.highBitDepth || h.monochrome || !h.subX || !h.subY || h.reducedStillPictureHeader {
+	h, err := av.ParseAV1SequenceHeader(obus[1].payload)
+	if err != nil || !h.ColorKnown || h.Profile != 0 || h.Color.HighBitDepth || h.Color.Monochrome || !h.Color.SubX || !h.Color.SubY || h.ReducedStillPictureHeader {
 		t.Fatalf("sequence header %+v, %v", h, err)
 	}
 	rec, err := av1Config(obus[1])
@@ -50,7 +50,7 @@ func TestAV1SequenceHeaderAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := av.ParseAV1Config(rec)
-	if err != nil || c.Profile != 0 || c.Level != h.level || c.BitDepth != 8 || !c.ChromaSubX || !c.ChromaSubY || c.Width != 320 || c.Height != 240 {
+	if err != nil || c.Profile != 0 || c.Level != h.Level || c.BitDepth != 8 || !c.ChromaSubX || !c.ChromaSubY || c.Width != 320 || c.Height != 240 {
 		t.Fatalf("config %+v, %v", c, err)
 	}
 	if !bytes.Equal(c.ConfigOBUs, obus[1].appendSized(nil)) {
@@ -58,7 +58,9 @@ func TestAV1SequenceHeaderAndConfig(t *testing.T) {
 	}
 	// Truncated sequence headers fail instead of reading garbage.
 	for n := 0; n < len(obus[1].payload)-1; n++ {
-		if _, err := parseAV1SequenceHeader(obus[1].payload[:n]); err == nil {
+		cut := obus[1]
+		cut.payload = cut.payload[:n]
+		if _, err := av1Config(cut); err == nil {
 			t.Fatalf("a sequence header cut to %d bytes was accepted", n)
 		}
 	}
