@@ -1,7 +1,9 @@
 // Command compare measures castd and nginx-rtmp side by side on one machine:
 // the same ~1 Mbps H.264+AAC stream published to each, N RTMP players (and
 // HTTP-FLV players for castd) from castbench, and each server's CPU seconds
-// per second and RSS read from /proc. It writes a markdown report.
+// per second and RSS read from /proc. Then castd alone over WebRTC (which
+// nginx-rtmp lacks): RTMP publish to N WHEP players, a step per N, and a
+// WHIP publisher played over RTMP. It writes a markdown report.
 //
 // Run it with bench/compare.sh, which installs nginx-rtmp and ffmpeg when
 // missing and builds castd and castbench.
@@ -30,11 +32,15 @@ type options struct {
 	duration, ramp                       time.Duration
 	out, work                            string
 	bitrate                              string
+	// The WebRTC steps: WHEP player counts (none: no WebRTC rows) and the
+	// measured time of each.
+	rtcPlayers  []int
+	rtcDuration time.Duration
 }
 
 func main() {
 	var o options
-	var players string
+	var players, rtcPlayers string
 	flag.StringVar(&o.castd, "castd", "./castd", "castd binary")
 	flag.StringVar(&o.castbench, "castbench", "./castbench", "castbench binary")
 	flag.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary")
@@ -45,6 +51,8 @@ func main() {
 	flag.StringVar(&o.out, "o", "docs/performance.md", "markdown report to write")
 	flag.StringVar(&o.work, "work", "", "work directory; default a temporary one")
 	flag.StringVar(&o.bitrate, "b", "900k", "video bitrate of the test stream (audio adds 64k)")
+	flag.StringVar(&rtcPlayers, "rtc-n", "50,100,200", "WHEP player counts of castd's WebRTC steps (\"\": no WebRTC rows)")
+	flag.DurationVar(&o.rtcDuration, "rtc-d", 10*time.Second, "measured time per WebRTC step, after the ramp")
 	flag.Parse()
 	// The servers run in their own directories: make the paths absolute.
 	for _, p := range []*string{&o.castd, &o.castbench} {
@@ -54,12 +62,12 @@ func main() {
 		}
 		*p = abs
 	}
-	for _, s := range strings.Split(players, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n <= 0 {
-			log.Fatalf("bad -n %q", players)
-		}
-		o.players = append(o.players, n)
+	var err error
+	if o.players, err = parseCounts(players); err != nil || len(o.players) == 0 {
+		log.Fatalf("bad -n %q", players)
+	}
+	if o.rtcPlayers, err = parseCounts(rtcPlayers); err != nil {
+		log.Fatalf("bad -rtc-n %q", rtcPlayers)
 	}
 	if o.work == "" {
 		dir, err := os.MkdirTemp("", "castd-compare-")
@@ -74,8 +82,31 @@ func main() {
 	}
 }
 
+// parseCounts reads "100,500": positive numbers; "" is none.
+func parseCounts(list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad count %q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Sections of the report a result belongs to.
+const (
+	sectionMain   = ""       // castd against nginx-rtmp, RTMP and HTTP-FLV players
+	sectionWebRTC = "webrtc" // castd alone, WebRTC publishers or players
+)
+
 // result is one measured run.
 type result struct {
+	section                          string
 	server, protocol                 string
 	players                          int
 	up, failed                       int64
@@ -85,17 +116,37 @@ type result struct {
 	latP50, latP99, ttffP50, ttffP99 float64
 	stalls                           int64
 	benchCPU                         float64 // castbench CPU seconds per second
+	sourceKbps                       float64 // the published file's media bitrate, from the publisher's report
+}
+
+// step is one measured run: a fresh server, one publisher, n players.
+type step struct {
+	section, server, protocol string
+	start                     func() (*exec.Cmd, error)
+	pubURL, playURL, src      string
+	players                   int
+	duration, ramp            time.Duration
+}
+
+// encode makes a 30 s test file; extra are more x264 options.
+func encode(o options, out string, extra ...string) error {
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-b:v", o.bitrate, "-maxrate", o.bitrate, "-bufsize", "1M",
+		"-g", "50", "-pix_fmt", "yuv420p", "-profile:v", "main"}
+	args = append(args, extra...)
+	args = append(args, "-c:a", "aac", "-b:a", "64k", "-ac", "2", out)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ffmpeg: %v: %s", err, out)
+	}
+	return nil
 }
 
 func run(o options) error {
 	src := filepath.Join(o.work, "source.flv")
 	log.Printf("making the test stream (%s video + 64k AAC, 2 s GOP)", o.bitrate)
-	ff := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-		"-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-b:v", o.bitrate, "-maxrate", o.bitrate, "-bufsize", "1M",
-		"-g", "50", "-pix_fmt", "yuv420p", "-profile:v", "main", "-c:a", "aac", "-b:a", "64k", "-ac", "2", src)
-	if out, err := ff.CombinedOutput(); err != nil {
-		return fmt.Errorf("ffmpeg: %v: %s", err, out)
+	if err := encode(o, src); err != nil {
+		return err
 	}
 	var results []result
 	servers := []struct {
@@ -103,7 +154,7 @@ func run(o options) error {
 		start     func() (*exec.Cmd, error)
 		rtmp, flv string
 	}{
-		{"castd", func() (*exec.Cmd, error) { return startCastd(o) }, "rtmp://127.0.0.1:19351/live/bench", "http://127.0.0.1:18081/live/bench.flv"},
+		{"castd", func() (*exec.Cmd, error) { return startCastd(o, false) }, castdRTMP, "http://127.0.0.1:18081/live/bench.flv"},
 		{"nginx-rtmp", func() (*exec.Cmd, error) { return startNginx(o) }, "rtmp://127.0.0.1:19352/live/bench", ""},
 	}
 	for _, srv := range servers {
@@ -116,33 +167,89 @@ func run(o options) error {
 				url = srv.flv
 			}
 			for _, n := range o.players {
-				r, err := measure(o, srv.name, srv.start, srv.rtmp, url, proto, n, src)
+				ramp := o.ramp
+				if ramp == 0 {
+					ramp = time.Duration(n/500+1) * time.Second
+				}
+				r, err := measure(o, step{section: sectionMain, server: srv.name, protocol: proto, start: srv.start,
+					pubURL: srv.rtmp, playURL: url, src: src, players: n, duration: o.duration, ramp: ramp})
 				if err != nil {
 					return fmt.Errorf("%s %s %d: %w", srv.name, proto, n, err)
 				}
-				log.Printf("%s %s n=%d: up %d, cpu %.3f s/s, rss %.1f MB, %.0f Mbps, latency p50 %.0f ms",
-					r.server, r.protocol, n, r.up, r.cpu, r.rssMB, r.totalMbps, r.latP50)
 				results = append(results, r)
 			}
 		}
 	}
+	if len(o.rtcPlayers) > 0 {
+		rtc, err := runWebRTC(o)
+		if err != nil {
+			return err
+		}
+		results = append(results, rtc...)
+	}
 	return writeReport(o, results)
 }
 
-// measure starts a fresh server, publishes, plays n players and samples.
-func measure(o options, name string, start func() (*exec.Cmd, error), pubURL, url, proto string, n int, src string) (result, error) {
-	srv, err := start()
+// castd's URLs in the comparison.
+const (
+	castdRTMP = "rtmp://127.0.0.1:19351/live/bench"
+	castdWHEP = "webrtc://127.0.0.1:19853/live/bench" // WHEP at the HTTP API's port
+	castdWHIP = "http://127.0.0.1:19853/rtc/v1/whip/?app=live&stream=bench"
+)
+
+// whipPlayers is how many RTMP players the WHIP publisher's row has: the
+// row is about its latency, not about capacity.
+const whipPlayers = 10
+
+// whepRate is how many WHEP players start per second: each costs castd
+// and castbench a DTLS handshake.
+const whepRate = 50
+
+// runWebRTC measures castd's WebRTC steps: RTMP publish, N WHEP players
+// for each N (capacity at full bitrate, latency, time to first frame),
+// then a WHIP publisher with RTMP players. WebRTC has no B-frames, so the
+// file is encoded again without them (castd would drop them for WHEP
+// players, and the bitrate with them).
+func runWebRTC(o options) ([]result, error) {
+	src := filepath.Join(o.work, "source-rtc.flv")
+	log.Printf("making the WebRTC test stream (the same without B-frames)")
+	if err := encode(o, src, "-bf", "0"); err != nil {
+		return nil, err
+	}
+	start := func() (*exec.Cmd, error) { return startCastd(o, true) }
+	var steps []step
+	for _, n := range o.rtcPlayers {
+		steps = append(steps, step{section: sectionWebRTC, server: "castd", protocol: "rtmp → webrtc (WHEP)", start: start,
+			pubURL: castdRTMP, playURL: castdWHEP, src: src, players: n, duration: o.rtcDuration,
+			ramp: time.Duration(n/whepRate+1) * time.Second})
+	}
+	steps = append(steps, step{section: sectionWebRTC, server: "castd", protocol: "webrtc (WHIP) → rtmp", start: start,
+		pubURL: castdWHIP, playURL: castdRTMP, src: src, players: whipPlayers, duration: o.rtcDuration, ramp: time.Second})
+	var results []result
+	for _, st := range steps {
+		r, err := measure(o, st)
+		if err != nil {
+			return nil, fmt.Errorf("castd %s %d: %w", st.protocol, st.players, err)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// measure starts a fresh server, publishes, plays the step's players and
+// samples.
+func measure(o options, st step) (result, error) {
+	srv, err := st.start()
 	if err != nil {
 		return result{}, err
 	}
 	defer stop(srv)
 	time.Sleep(500 * time.Millisecond)
-	ramp := o.ramp
-	if ramp == 0 {
-		ramp = time.Duration(n/500+1) * time.Second
-	}
-	total := ramp + o.duration + 5*time.Second
-	pub := exec.Command(o.castbench, "publish", "-i", src, "-u", pubURL, "-d", (total + 5*time.Second).String())
+	n, ramp := st.players, st.ramp
+	total := ramp + st.duration + 5*time.Second
+	tag := fmt.Sprintf("%s-%s-%d", st.server, strings.NewReplacer(" ", "", "→", "-", "(", "", ")", "").Replace(st.protocol), n)
+	pubReport := filepath.Join(o.work, tag+"-publish.json")
+	pub := exec.Command(o.castbench, "publish", "-i", st.src, "-u", st.pubURL, "-d", (total + 5*time.Second).String(), "--json", pubReport)
 	if err := pub.Start(); err != nil {
 		return result{}, err
 	}
@@ -150,10 +257,10 @@ func measure(o options, name string, start func() (*exec.Cmd, error), pubURL, ur
 	time.Sleep(3 * time.Second) // a full GOP in the cache
 	pids := serverPIDs(srv.Process.Pid)
 	base := rssMB(pids)
-	report := filepath.Join(o.work, fmt.Sprintf("%s-%s-%d.json", name, proto, n))
+	report := filepath.Join(o.work, tag+".json")
 	rate := float64(n) / ramp.Seconds()
-	play := exec.Command(o.castbench, "play", "-u", url, "-n", strconv.Itoa(n), "-r", fmt.Sprintf("%.0f", rate),
-		"-d", (ramp + o.duration).String(), "--json", report)
+	play := exec.Command(o.castbench, "play", "-u", st.playURL, "-n", strconv.Itoa(n), "-r", fmt.Sprintf("%.0f", rate),
+		"-d", (ramp + st.duration).String(), "--json", report)
 	if err := play.Start(); err != nil {
 		return result{}, err
 	}
@@ -161,11 +268,11 @@ func measure(o options, name string, start func() (*exec.Cmd, error), pubURL, ur
 	time.Sleep(ramp + time.Second)
 	pids = serverPIDs(srv.Process.Pid)
 	cpu0, bench0, t0 := cpuSeconds(pids), cpuSeconds([]int{play.Process.Pid}), time.Now()
-	time.Sleep(o.duration - time.Second)
+	time.Sleep(st.duration - time.Second)
 	cpu1, bench1, t1 := cpuSeconds(pids), cpuSeconds([]int{play.Process.Pid}), time.Now()
 	rss := rssMB(pids)
 	if err := play.Wait(); err != nil {
-		log.Printf("castbench play %s n=%d: %v (its report is still read)", name, n, err)
+		log.Printf("castbench play %s %s n=%d: %v (its report is still read)", st.server, st.protocol, n, err)
 	}
 	var rep struct {
 		Play struct {
@@ -186,17 +293,42 @@ func measure(o options, name string, start func() (*exec.Cmd, error), pubURL, ur
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return result{}, err
 	}
+	stop(pub) // it writes its report as it ends
 	secs := t1.Sub(t0).Seconds()
 	p := rep.Play
-	return result{
-		server: name, protocol: proto, players: n, up: p.Players.Up, failed: p.Players.Failed,
+	r := result{
+		section: st.section, server: st.server, protocol: st.protocol, players: n, up: p.Players.Up, failed: p.Players.Failed,
 		cpu: (cpu1 - cpu0) / secs, benchCPU: (bench1 - bench0) / secs, rssMB: rss, baseMB: base,
 		totalMbps: p.Bitrate.Total / 1000, p1Kbps: p.Bitrate.PerPlayer.P1, p50Kbps: p.Bitrate.PerPlayer.P50,
 		latP50: p.Latency.P50, latP99: p.Latency.P99, ttffP50: p.TTFF.P50, ttffP99: p.TTFF.P99, stalls: p.Stalls.Count,
-	}, nil
+		sourceKbps: publishedKbps(pubReport),
+	}
+	log.Printf("%s %s n=%d: up %d, cpu %.3f s/s, rss %.1f MB, %.0f Mbps, latency p50 %.0f ms",
+		r.server, r.protocol, n, r.up, r.cpu, r.rssMB, r.totalMbps, r.latP50)
+	return r, nil
 }
 
-func startCastd(o options) (*exec.Cmd, error) {
+// publishedKbps reads the source's media bitrate from a publisher's
+// report; 0 when there is none.
+func publishedKbps(path string) float64 {
+	var rep struct {
+		Publish struct {
+			Source struct {
+				BitrateKbps float64 `json:"bitrate_kbps"`
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &rep) != nil {
+		return 0
+	}
+	return rep.Publish.Source.BitrateKbps
+}
+
+// startCastd runs castd on its defaults; with webrtc, with the HTTP API
+// (WHIP and WHEP at 19853) and WebRTC media on 18000/udp, and the RTMP and
+// WebRTC bridges on (AAC and Opus transcoded both ways).
+func startCastd(o options, webrtc bool) (*exec.Cmd, error) {
 	dir := filepath.Join(o.work, "castd")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -209,8 +341,18 @@ srs_log_file ./castd.log;
 srs_log_level_v2 warn;
 pid ./castd.pid;
 http_server { enabled on; listen 127.0.0.1:18081; dir .; }
-vhost __defaultVhost__ { http_remux { enabled on; mount [vhost]/[app]/[stream].flv; } }
 `
+	if webrtc {
+		cfg += `http_api { enabled on; listen 127.0.0.1:19853; }
+rtc_server { enabled on; listen 18000; candidate 127.0.0.1; }
+vhost __defaultVhost__ {
+    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+    rtc { enabled on; rtmp_to_rtc on; rtc_to_rtmp on; }
+}
+`
+	} else {
+		cfg += "vhost __defaultVhost__ { http_remux { enabled on; mount [vhost]/[app]/[stream].flv; } }\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "castd.conf"), []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}

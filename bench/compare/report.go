@@ -10,6 +10,22 @@ import (
 // writeReport writes the markdown report; the file is generated whole, so
 // what is in it always comes from one run.
 func writeReport(o options, results []result) error {
+	goBench, _ := os.ReadFile(os.Getenv("CASTD_BENCH_OUTPUT")) // none: no Go benchmarks section
+	text := renderReport(o, results, time.Now().UTC().Format("2006-01-02"), machine(o), string(goBench))
+	return os.WriteFile(o.out, []byte(text), 0o644)
+}
+
+// renderReport is the report's markdown: results of one run on date, on
+// machine, with goBench the Go benchmarks' output ("" for none).
+func renderReport(o options, all []result, date, machine, goBench string) string {
+	var results, rtc []result
+	for _, r := range all {
+		if r.section == sectionWebRTC {
+			rtc = append(rtc, r)
+		} else {
+			results = append(results, r)
+		}
+	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Performance\n\n")
@@ -21,8 +37,14 @@ func writeReport(o options, results []result) error {
 	p("from /proc while all players are up. castbench, the servers and the\n")
 	p("publisher share the machine, so absolute numbers drift between machines:\n")
 	p("compare the ratios.\n\n")
-	p("## How to reproduce\n\n```sh\n./bench/compare.sh            # installs nginx + libnginx-mod-rtmp and ffmpeg when missing\n./bench/compare.sh -n 100,500 -d 10s   # other player counts or durations\n```\n\n")
-	p("Run on %s, %s, with `-n %s -d %s`.\n\n", time.Now().UTC().Format("2006-01-02"), machine(o), joinInts(o.players), o.duration)
+	p("castd alone is also measured over WebRTC, which nginx-rtmp does not\n")
+	p("speak: the same stream without B-frames published over RTMP and played\n")
+	p("by N WHEP players (`castbench play -u webrtc://...`), one step per N, and\n")
+	p("published by a castbench WHIP publisher (`castbench publish -u\n")
+	p("http://.../rtc/v1/whip/...`, the AAC sent as Opus) and played over RTMP.\n\n")
+	p("## How to reproduce\n\n```sh\n./bench/compare.sh            # installs nginx + libnginx-mod-rtmp and ffmpeg when missing\n./bench/compare.sh -n 100,500 -d 10s   # other player counts or durations\n")
+	p("./bench/compare.sh -rtc-n 50,100,200 -rtc-d 10s   # WHEP player steps and their duration; -rtc-n '' skips WebRTC\n```\n\n")
+	p("Run on %s, %s, with `-n %s -d %s -rtc-n '%s' -rtc-d %s`.\n\n", date, machine, joinInts(o.players), o.duration, joinInts(o.rtcPlayers), o.rtcDuration)
 	p("## Results\n\n")
 	p("| players | server | protocol | up | server CPU (s/s) | CPU vs nginx | RSS (MB) | RSS per player (KB) | delivered (Mbps) | per player p1 / p50 (kbps) | latency p50 / p99 (ms) | first frame p50 / p99 (ms) | stalls | castbench CPU (s/s) |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -56,15 +78,70 @@ func writeReport(o options, results []result) error {
 	for _, line := range targets(results, nginx) {
 		p("- %s\n", line)
 	}
-	if bench, err := os.ReadFile(os.Getenv("CASTD_BENCH_OUTPUT")); err == nil && len(bench) > 0 {
+	if len(rtc) > 0 {
+		webrtcSection(&b, rtc)
+	}
+	if goBench != "" {
 		p("\n## Go benchmarks\n\nThe fan-out benchmarks publish one packet and write it to N viewers through\n")
 		p("the production paths; `0 allocs/op` means nothing is allocated per viewer\n")
-		p("per packet. Reproduce with `go test -run '^$' -bench 'FanOut|WriteMedia' -benchmem ./internal/...`.\n\n```\n%s```\n", bench)
+		p("per packet. Reproduce with `go test -run '^$' -bench 'FanOut|WriteMedia' -benchmem ./internal/...`.\n\n```\n%s```\n", goBench)
 	}
 	p("\n## Profiling\n\nSet `http_api { pprof on; }` (castd's own directive, off by default) and use\n")
 	p("`go tool pprof http://127.0.0.1:1985/debug/pprof/profile?seconds=20` while a\n")
 	p("load runs. Keep it off on untrusted networks.\n")
-	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+	return b.String()
+}
+
+// fullBitrate is the share of the source's bitrate the slowest player
+// (p1) must get for a step to count as "at full bitrate".
+const fullBitrate = 0.9
+
+// webrtcSection writes the WebRTC table and what it shows.
+func webrtcSection(b *strings.Builder, rtc []result) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## WebRTC (castd only)\n\n")
+	p("| path | players | up | server CPU (s/s) | RSS (MB) | RSS per player (KB) | delivered (Mbps) | source (kbps) | per player p1 / p50 (kbps) | latency p50 / p99 (ms) | first frame p50 / p99 (ms) | stalls | castbench CPU (s/s) |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rtc {
+		p("| %s | %d | %d | %.3f | %.1f | %.1f | %.0f | %.0f | %.0f / %.0f | %.0f / %.0f | %.0f / %.0f | %d | %.2f |\n",
+			r.protocol, r.players, r.up, r.cpu, r.rssMB, perPlayerKB(r), r.totalMbps, r.sourceKbps, r.p1Kbps, r.p50Kbps,
+			r.latP50, r.latP99, r.ttffP50, r.ttffP99, r.stalls, r.benchCPU)
+	}
+	p("\n*rtmp → webrtc (WHEP)* publishes the stream over RTMP and plays it with N\n")
+	p("WHEP players (castd transcodes the AAC to Opus once, `rtmp_to_rtc on`):\n")
+	p("the steps show how many WebRTC players castd holds on this machine, and\n")
+	p("what each costs it. *webrtc (WHIP) → rtmp* publishes with castbench's\n")
+	p("WHIP publisher (H.264 over RTP, Opus transcoded from the file's AAC) and\n")
+	p("plays over RTMP (`rtc_to_rtmp on`). Latency is from the SEI stamps, which\n")
+	p("travel inside the RTP; a WHEP player's first frame waits for a keyframe\n")
+	p("(2 s GOP). castbench's own WebRTC players cost it DTLS and SRTP, so its\n")
+	p("CPU column matters here: castbench and castd share the machine.\n\n")
+	p("- %s\n", capacityLine(rtc))
+}
+
+// capacityLine says up to which step every WHEP player was up at full
+// bitrate.
+func capacityLine(rtc []result) string {
+	held, failed := 0, ""
+	for _, r := range rtc {
+		if !strings.HasSuffix(r.protocol, "(WHEP)") {
+			continue
+		}
+		ok := r.up == int64(r.players) && r.sourceKbps > 0 && r.p1Kbps >= fullBitrate*r.sourceKbps
+		switch {
+		case ok && failed == "":
+			held = r.players
+		case !ok && failed == "":
+			failed = fmt.Sprintf("at %d: %d up, slowest player (p1) %.0f kbps of the source's %.0f", r.players, r.up, r.p1Kbps, r.sourceKbps)
+		}
+	}
+	switch {
+	case failed == "":
+		return fmt.Sprintf("WHEP players at full bitrate (all up, p1 ≥ %.0f%% of the source): every step held, up to %d.", fullBitrate*100, held)
+	case held == 0:
+		return fmt.Sprintf("WHEP players at full bitrate (all up, p1 ≥ %.0f%% of the source): no step held; %s.", fullBitrate*100, failed)
+	}
+	return fmt.Sprintf("WHEP players at full bitrate (all up, p1 ≥ %.0f%% of the source): held up to %d; %s.", fullBitrate*100, held, failed)
 }
 
 func perPlayerKB(r result) float64 {
@@ -106,6 +183,10 @@ func targets(results []result, nginx map[int]result) []string {
 		if r.server == "castd" && r.protocol == "rtmp" && r.players == maxPlayers(results) {
 			kb := perPlayerKB(r)
 			out = append(out, fmt.Sprintf("RSS growth per connected player ≤ 40 KB: %.1f KB at %d RTMP players %s", kb, r.players, verdict(kb <= 40)))
+			if f, ok := find("castd", "http-flv", r.players); ok {
+				fkb := perPlayerKB(f)
+				out = append(out, fmt.Sprintf("… and for HTTP-FLV players: %.1f KB at %d %s", fkb, f.players, verdict(fkb <= 40)))
+			}
 		}
 	}
 	out = append(out, "Fan-out allocates nothing per viewer per packet: see the Go benchmarks below (0 allocs/op).")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/castd/castd/internal/bench"
 	"github.com/castd/castd/internal/bench/player"
+	"github.com/castd/castd/internal/bench/rtcpub"
 	"github.com/castd/castd/internal/bench/source"
 )
 
@@ -35,9 +36,10 @@ Publishers send the file in real time, looped with increasing timestamps,
 and put their send time in every H.264/H.265 frame (an SEI NAL unit), so
 players measure end-to-end latency through any server that forwards SEI.
 Publisher and players must share a clock (the same host, or NTP).
-Publishers speak RTMP and SRT (the file muxed to MPEG-TS). Players speak
-RTMP, HTTP-FLV, SRT and HLS (.m3u8: playlist reloads, segment
-latency, stalls of a modelled playback buffer).
+Publishers speak RTMP, SRT (the file muxed to MPEG-TS) and WebRTC (WHIP or
+SRS's JSON API; H.264 video, the file's AAC transcoded once to Opus).
+Players speak RTMP, HTTP-FLV, SRT, HLS (.m3u8: playlist reloads, segment
+latency, stalls of a modelled playback buffer) and WebRTC (WHEP).
 
 "%d" in a URL is replaced by a stream number: publishers take Start,
 Start+1, ...; players are spread round-robin over the streams.
@@ -53,10 +55,17 @@ Examples:
   castbench publish-play -i in.flv -u 'rtmp://127.0.0.1/live/s%d' --streams 2 -n 100 -d 30s
   castbench publish-play -i in.flv -u 'srt://127.0.0.1:10080?streamid=#!::r=live/s%d,m=publish' \
             --play-url 'srt://127.0.0.1:10080?streamid=#!::r=live/s%d,m=request' --streams 2 -n 100 -d 30s
+  castbench publish -i in.flv -u 'http://127.0.0.1:1985/rtc/v1/whip/?app=live&stream=s%d' -n 10
+  castbench publish-play -i in.flv -u 'webrtc://127.0.0.1/live/s%d' --streams 2 -n 20 -d 30s
 
 Exit status: 0 when the run went through, 1 when it failed its own sanity
 checks (no publisher or player connected, no media), 2 for usage errors.
 `
+
+// publishURLHelp is the -u flag's help for publishers.
+const publishURLHelp = "URL to publish to, with %d for the stream number: rtmp://host/app/stream,\n" +
+	"srt://host:port?streamid=#!::r=app/stream,m=publish, webrtc://host[:apiport]/app/stream (SRS's JSON API)\n" +
+	"or http(s)://host:1985/rtc/v1/whip/?app=app&stream=stream (WHIP)"
 
 // options are every command's flags; each command registers the ones it uses.
 type options struct {
@@ -120,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	case "publish":
 		o.common(fs, 0)
 		o.publishFlags(fs, "n")
-		fs.StringVar(&o.url, "u", "", "URL to publish to, rtmp://host/app/stream or\nsrt://host:port?streamid=#!::r=app/stream,m=publish, with %d for the stream number")
+		fs.StringVar(&o.url, "u", "", publishURLHelp)
 	case "play":
 		o.common(fs, time.Minute)
 		o.playFlags(fs)
@@ -131,8 +140,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		o.common(fs, time.Minute)
 		o.publishFlags(fs, "streams")
 		o.playFlags(fs)
-		fs.StringVar(&o.url, "u", "", "URL to publish to, rtmp://host/app/stream or\nsrt://host:port?streamid=#!::r=app/stream,m=publish, with %d for the stream number")
-		fs.Var(&o.playURLs, "play-url", "URL players play, with %d (default: the publish URL); may be repeated")
+		fs.StringVar(&o.url, "u", "", publishURLHelp)
+		fs.Var(&o.playURLs, "play-url", "URL players play, with %d (default: the publish URL; required with a WHIP URL); may be repeated")
 	default:
 		fmt.Fprintf(stderr, "castbench: unknown command %q\n\n", cmd)
 		_, _ = io.WriteString(stderr, usage)
@@ -213,6 +222,9 @@ func (o *options) config(cmd string) (bench.Config, error) {
 	if cmd == "play" || cmd == "publish-play" {
 		urls := []string(o.playURLs)
 		if len(urls) == 0 {
+			if rtcpub.IsURL(o.url) && !strings.HasPrefix(strings.ToLower(o.url), "webrtc://") {
+				return cfg, errors.New("a WHIP publish URL cannot be played: give --play-url")
+			}
 			urls = []string{o.url}
 		}
 		popt := player.Options{ConnectTimeout: o.timeout, ReadTimeout: o.readTimeout, HLSBuffer: o.hlsBuffer}

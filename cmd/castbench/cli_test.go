@@ -166,3 +166,21 @@ func TestPlayHLS(t *testing.T) {
 		t.Errorf("report:\n%s", b)
 	}
 }
+
+func TestWebRTCPublishURLs(t *testing.T) {
+	src := benchtest.GenerateFLV(t, benchtest.FLVOptions{Duration: time.Second})
+	whip := "http://127.0.0.1:1/rtc/v1/whip/?app=live&stream=s%d"
+	code, _, errOut := runCLI("publish-play", "-i", src, "-u", whip, "-d", "1s")
+	if code != exitUsage || !strings.Contains(errOut, "--play-url") {
+		t.Errorf("WHIP publish-play without --play-url: code %d, %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("publish", "-i", src, "-u", "webrtc://127.0.0.1/livestream"); code != exitUsage || errOut == "" {
+		t.Errorf("webrtc:// without app: code %d, %s", code, errOut)
+	}
+	// Nothing listens: the publisher fails, and the summary says what
+	// audio it would have sent.
+	code, out, errOut := runCLI("publish", "-i", src, "-u", whip, "-d", "2s", "--timeout", "1s")
+	if code != exitFailed || !strings.Contains(out, "  audio       ") || !strings.Contains(errOut, "no publisher connected") {
+		t.Errorf("code %d\n%s\n%s", code, out, errOut)
+	}
+}

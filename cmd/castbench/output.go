@@ -101,6 +101,9 @@ func printSummary(w io.Writer, r *bench.Report) {
 	fmt.Fprintf(w, "castbench %s: %.1fs\n", r.Mode, r.DurationS)
 	if p := r.Publish; p != nil {
 		fmt.Fprintf(w, "  source      %s: %s, %.2fs loop, %s\n", p.Source.File, p.Source.VideoCodec, p.Source.PeriodS, kbps(p.Source.BitrateKbps))
+		if p.WebRTCAudio != "" {
+			fmt.Fprintf(w, "  audio       %s\n", p.WebRTCAudio)
+		}
 		fmt.Fprintf(w, "  publishers  %s\n", conns(p.Publishers))
 		fmt.Fprintf(w, "  sent        %d frames (%d stamped), %s, max lag %s\n", p.FramesSent, p.StampedFrames, kbps(p.BitrateKbps), ms(p.MaxLagMs))
 		printErrors(w, "error", p.Errors)

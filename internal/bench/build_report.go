@@ -55,6 +55,9 @@ func publishReport(r *publishRun, secs float64) *PublishReport {
 		},
 		Errors: r.errors.Snapshot(),
 	}
+	if r.rtc != nil {
+		rep.WebRTCAudio = r.rtc.media.Audio
+	}
 	var maxLag int64
 	for _, p := range r.pubs {
 		rep.FramesSent += p.frames.Load()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/bench/failure"
+	"github.com/castd/castd/internal/bench/rtcpub"
 	"github.com/castd/castd/internal/bench/source"
 	"github.com/castd/castd/internal/bench/stamp"
 	"github.com/castd/castd/internal/protocol/rtmp"
@@ -18,9 +19,13 @@ import (
 type PublishConfig struct {
 	// Source is the file every publisher sends, in a loop.
 	Source *source.Source
-	// URL is the rtmp:// or srt:// URL to publish to; "%d" in it is
-	// replaced by the stream number, Start to Start+Streams-1. Over SRT the
-	// file is muxed to MPEG-TS (srt://host:port?streamid=...,m=publish).
+	// URL is the URL to publish to; "%d" in it is replaced by the stream
+	// number, Start to Start+Streams-1. rtmp://host/app/stream publishes
+	// over RTMP; srt://host:port?streamid=...,m=publish over SRT (the file
+	// muxed to MPEG-TS); webrtc://host[:apiport]/app/stream (SRS's JSON
+	// API) and http(s)://host:port/rtc/v1/whip/?app=app&stream=stream
+	// (WHIP, also whip+http(s)://) over WebRTC, which needs H.264 video
+	// (audio goes as Opus, transcoded from AAC once per run).
 	URL     string
 	Streams int // default 1
 	Start   int
@@ -34,6 +39,7 @@ type PublishConfig struct {
 type publishRun struct {
 	cfg  PublishConfig
 	pubs []*publisher
+	rtc  *rtcShared // WebRTC publishers only
 
 	up, everUp, failed, dropped atomic.Int64
 	errors                      failure.Counter
@@ -43,6 +49,7 @@ type publishRun struct {
 // progress loop while it runs.
 type publisher struct {
 	owner  *publishRun
+	index  int // the stream number
 	url    string
 	bytes  atomic.Int64 // media payload bytes sent
 	frames atomic.Int64 // messages sent
@@ -58,12 +65,28 @@ type publisher struct {
 	ts       []byte // SRT: the batch muxed to TS
 }
 
-func newPublishRun(cfg PublishConfig) *publishRun {
+// newPublishRun sets up the publishers; WebRTC ones get their media
+// prepared here, once for all.
+func newPublishRun(cfg PublishConfig) (*publishRun, error) {
 	r := &publishRun{cfg: cfg}
-	for i := range cfg.Streams {
-		r.pubs = append(r.pubs, &publisher{owner: r, url: streamURL(cfg.URL, cfg.Start+i)})
+	if rtcpub.IsURL(cfg.URL) {
+		var err error
+		if r.rtc, err = newRTCShared(cfg); err != nil {
+			return nil, err
+		}
 	}
-	return r
+	for i := range cfg.Streams {
+		n := cfg.Start + i
+		r.pubs = append(r.pubs, &publisher{owner: r, index: n, url: streamURL(cfg.URL, n)})
+	}
+	return r, nil
+}
+
+// close releases what the publishers shared, once they have ended.
+func (r *publishRun) close() {
+	if r.rtc != nil {
+		r.rtc.close()
+	}
 }
 
 // bytesSent returns the media bytes sent by all publishers so far.
@@ -91,6 +114,9 @@ func (p *publisher) run(ctx context.Context, settled func()) {
 func (p *publisher) publish(ctx context.Context, up func()) error {
 	if strings.HasPrefix(p.url, "srt://") {
 		return p.publishSRT(ctx, up)
+	}
+	if p.owner.rtc != nil {
+		return p.publishRTC(ctx, up)
 	}
 	tcURL, stream, err := rtmp.SplitStreamURL(p.url)
 	if err != nil {

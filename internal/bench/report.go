@@ -61,8 +61,13 @@ type PublishReport struct {
 	// MaxLagMs is the longest a batch of frames went out after its time:
 	// large values mean the publishers (or the server's reading) could not
 	// keep up.
-	MaxLagMs float64                        `json:"max_lag_ms"`
-	Errors   map[failure.Kind]failure.Count `json:"errors"`
+	MaxLagMs float64 `json:"max_lag_ms"`
+	// WebRTCAudio says what WebRTC publishers send as audio: "opus,
+	// transcoded from AAC at 64 kbps", "opus, as in the file", or "none: "
+	// and why (a build without libavcodec, a file without audio...).
+	// Absent for other publishers.
+	WebRTCAudio string                         `json:"webrtc_audio,omitempty"`
+	Errors      map[failure.Kind]failure.Count `json:"errors"`
 }
 
 // PlayReport is what the players saw.

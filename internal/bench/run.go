@@ -7,7 +7,7 @@
 // command line around it. The parts live in sub-packages: stamp (the SEI
 // latency stamp), source (FLV loading and pacing), player (RTMP, HTTP-FLV,
 // HLS and SRT players), flvscan, m3u8 and tsscan (what the players read),
-// srturl, stats and failure.
+// srturl, stats and failure; rtcpub has the WebRTC publishers' parts.
 package bench
 
 import (
@@ -18,7 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/castd/castd/internal/av"
 	"github.com/castd/castd/internal/bench/player"
+	"github.com/castd/castd/internal/bench/rtcpub"
 	"github.com/castd/castd/internal/bench/srturl"
 )
 
@@ -84,8 +86,15 @@ func (cfg *Config) check() error {
 			if _, err := srturl.Parse(streamURL(p.URL, p.Start)); err != nil {
 				return fmt.Errorf("%w: %w", ErrConfig, err)
 			}
+		case rtcpub.IsURL(p.URL):
+			if _, err := rtcpub.ParseURL(streamURL(p.URL, p.Start)); err != nil {
+				return fmt.Errorf("%w: %w", ErrConfig, err)
+			}
+			if p.Source.VideoCodec != av.CodecH264 {
+				return fmt.Errorf("%w: WebRTC publishers send H.264; the video of %s is %s", ErrConfig, p.Source.Name, p.Source.VideoCodec)
+			}
 		default:
-			return fmt.Errorf("%w: publish URL %q: castbench publishes over rtmp:// and srt://", ErrConfig, p.URL)
+			return fmt.Errorf("%w: publish URL %q: castbench publishes to rtmp://, srt://, webrtc:// and http(s):// (WHIP)", ErrConfig, p.URL)
 		}
 		if p.Streams <= 0 {
 			p.Streams = 1
@@ -131,6 +140,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	// Publishers are set up before the clock starts: WebRTC ones
+	// transcode the file's audio first.
+	var pubs *publishRun
+	if cfg.Publish != nil {
+		var err error
+		if pubs, err = newPublishRun(*cfg.Publish); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		defer pubs.close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if cfg.Duration > 0 {
@@ -140,11 +159,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	started := time.Now()
 	var wg sync.WaitGroup
-	var pubs *publishRun
 	var plays *playRun
 	pubsSettled := make(chan struct{})
-	if cfg.Publish != nil {
-		pubs = newPublishRun(*cfg.Publish)
+	if pubs != nil {
 		var connecting sync.WaitGroup
 		for _, p := range pubs.pubs {
 			connecting.Add(1)

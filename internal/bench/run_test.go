@@ -155,7 +155,9 @@ func TestRunRejectsBadConfigs(t *testing.T) {
 	for name, cfg := range map[string]bench.Config{
 		"nothing":            {},
 		"no source":          {Publish: &bench.PublishConfig{URL: "rtmp://h/live/s"}},
-		"publish over http":  {Publish: &bench.PublishConfig{Source: src, URL: "http://h/live/s.flv"}},
+		"publish over ftp":   {Publish: &bench.PublishConfig{Source: src, URL: "ftp://h/live/s"}},
+		"webrtc without app": {Publish: &bench.PublishConfig{Source: src, URL: "webrtc://h/s"}},
+		"WHIP without host":  {Publish: &bench.PublishConfig{Source: src, URL: "http:///rtc/v1/whip/"}},
 		"streams without %d": {Publish: &bench.PublishConfig{Source: src, URL: "rtmp://h/live/s", Streams: 2}},
 		"no players":         {Play: &bench.PlayConfig{URLs: []string{"rtmp://h/live/s"}}},
 		"no URL":             {Play: &bench.PlayConfig{Players: 1}},
