@@ -94,15 +94,27 @@ func (f *flvWriter) write(ds []hub.Delivery) error {
 	if need := len(ds) * tagFraming; need > len(f.framing) {
 		f.framing = make([]byte, need) // a batch bigger than any before
 	}
-	for i, d := range ds {
+	// Each tag's PreviousTagSize is followed, in the same scratch, by the
+	// next tag's header, so the pair goes out as one iovec: 2n+1 per batch
+	// instead of 3n. Fewer, larger iovecs are what the kernel's writev
+	// costs by.
+	fr := f.framing[:0]
+	from := 0 // start of the framing not yet in parts
+	for _, d := range ds {
 		p := d.Packet
 		if f.remux.DropIfNotMatch && (p.Kind == av.KindAudio && !f.hasAudio || p.Kind == av.KindVideo && !f.hasVideo) {
 			continue
 		}
-		fr := f.framing[i*tagFraming : (i+1)*tagFraming]
-		flv.PutTagHeader(fr[:flv.TagHeaderSize], uint8(p.Kind), len(p.Payload), d.Timestamp)
-		flv.PutPreviousTagSize(fr[flv.TagHeaderSize:], uint32(flv.TagHeaderSize+len(p.Payload)))
-		parts = append(parts, fr[:flv.TagHeaderSize], p.Payload, fr[flv.TagHeaderSize:])
+		n := len(fr)
+		fr = fr[:n+flv.TagHeaderSize]
+		flv.PutTagHeader(fr[n:], uint8(p.Kind), len(p.Payload), d.Timestamp)
+		parts = append(parts, fr[from:], p.Payload)
+		from = len(fr)
+		fr = fr[:from+4]
+		flv.PutPreviousTagSize(fr[from:], uint32(flv.TagHeaderSize+len(p.Payload)))
+	}
+	if from < len(fr) {
+		parts = append(parts, fr[from:])
 	}
 	err := f.resp.Write(parts)
 	clear(parts) // do not keep shared payloads alive

@@ -1,9 +1,16 @@
 package httpstream
 
 import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http/httputil"
+	"strings"
 	"testing"
 
 	"github.com/castd/castd/internal/av"
+	"github.com/castd/castd/internal/format/flv"
+	"github.com/castd/castd/internal/httpx"
 	"github.com/castd/castd/internal/hub"
 )
 
@@ -52,5 +59,50 @@ func TestGuessHasAV(t *testing.T) {
 		if ready != c.ready || (ready && (f.hasAudio != c.audio || f.hasVideo != c.video)) {
 			t.Errorf("%s: ready=%v audio=%v video=%v, want %v %v %v", c.name, ready, f.hasAudio, f.hasVideo, c.ready, c.audio, c.video)
 		}
+	}
+}
+
+// TestFLVWriterOutputParses: batches written by flvWriter in HTTP chunks, with tags
+// dropped by drop_if_not_match, read back as a valid FLV stream whose
+// PreviousTagSize fields all check out.
+func TestFLVWriterOutputParses(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	resp := httpx.NewLiveResponse(server, true)
+	w := newFLVWriter(resp, Remux{HasAudio: false, HasVideo: true, DropIfNotMatch: true})
+	pkt := func(kind av.Kind, ts uint32, size int) hub.Delivery {
+		b := bytes.Repeat([]byte{byte(ts)}, size)
+		b[0] = 0x17
+		if kind == av.KindAudio {
+			b[0] = 0xaf
+		}
+		return hub.Delivery{Packet: &av.Packet{Kind: kind, Payload: b}, Timestamp: ts}
+	}
+	batches := [][]hub.Delivery{
+		{pkt(av.KindVideo, 0, 30), pkt(av.KindAudio, 10, 7), pkt(av.KindVideo, 40, 100)},
+		{pkt(av.KindAudio, 50, 7)}, // nothing to write but the framing
+		{pkt(av.KindVideo, 80, 5), pkt(av.KindVideo, 120, 64)},
+	}
+	go func() {
+		for _, b := range batches {
+			if err := w.write(b); err != nil {
+				t.Error(err)
+			}
+		}
+		server.Close()
+	}()
+	h, tags, err := flv.ReadAll(httputil.NewChunkedReader(client))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.HasAudio || !h.HasVideo {
+		t.Errorf("header %+v", h)
+	}
+	var got []string
+	for _, tag := range tags {
+		got = append(got, fmt.Sprintf("%d@%d:%d", tag.Type, tag.Timestamp, len(tag.Data)))
+	}
+	if want := "9@0:30 9@40:100 9@80:5 9@120:64"; strings.Join(got, " ") != want {
+		t.Fatalf("tags %v, want %s", got, want)
 	}
 }

@@ -28,7 +28,8 @@ type LiveResponse struct {
 	chunked bool
 	vec     [][]byte    // reused backing array for net.Buffers
 	bufs    net.Buffers // kept in the struct: a local would escape to the heap on every write
-	sizeBuf [18]byte
+	head    [18 + smallPart]byte // chunk size line and a small first part
+	tail    [smallPart + 2]byte  // a small last part and the chunk's CRLF
 	sent    atomic.Int64
 	gone    chan struct{} // closed when the client closes its side
 	once    sync.Once
@@ -176,7 +177,9 @@ func (l *LiveResponse) BytesOut() int64 { return l.sent.Load() }
 func (l *LiveResponse) BytesIn() int64 { return 0 }
 
 // Write sends parts as one chunk (or raw for HTTP/1.0) in a single writev.
-// The parts are not retained or modified.
+// The parts are not retained or modified. A small first or last part is
+// copied next to the chunk's size line or its closing CRLF, so the chunk
+// framing adds no iovec of its own: the kernel's writev costs by iovec.
 func (l *LiveResponse) Write(parts [][]byte) error {
 	total := 0
 	for _, p := range parts {
@@ -185,15 +188,30 @@ func (l *LiveResponse) Write(parts [][]byte) error {
 	if total == 0 {
 		return nil
 	}
-	vec := l.vec[:0]
+	head, tail := l.head[:0], l.tail[:0]
 	if l.chunked {
-		n := copy(l.sizeBuf[:], strconv.AppendInt(l.sizeBuf[:0], int64(total), 16))
-		l.sizeBuf[n], l.sizeBuf[n+1] = '\r', '\n'
-		vec = append(vec, l.sizeBuf[:n+2])
+		head = strconv.AppendInt(head, int64(total), 16)
+		head = append(head, '\r', '\n')
 	}
-	vec = append(vec, parts...)
+	first, last := 0, len(parts)
+	if len(parts[0]) <= smallPart {
+		head = append(head, parts[0]...)
+		first = 1
+	}
+	if last > first && len(parts[last-1]) <= smallPart {
+		tail = append(tail, parts[last-1]...)
+		last--
+	}
 	if l.chunked {
-		vec = append(vec, crlf)
+		tail = append(tail, crlf...)
+	}
+	vec := l.vec[:0]
+	if len(head) > 0 {
+		vec = append(vec, head)
+	}
+	vec = append(vec, parts[first:last]...)
+	if len(tail) > 0 {
+		vec = append(vec, tail)
 	}
 	l.vec = vec
 	l.bufs = vec
@@ -206,6 +224,10 @@ func (l *LiveResponse) Write(parts [][]byte) error {
 	}
 	return nil
 }
+
+// smallPart is the largest first or last part Write copies rather than
+// giving it an iovec of its own (FLV tag framing is 11 to 15 bytes).
+const smallPart = 32
 
 var (
 	crlf         = []byte("\r\n")
