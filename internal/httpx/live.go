@@ -26,8 +26,8 @@ type LiveResponse struct {
 	conn    net.Conn
 	w       io.Writer // conn, or the TCP connection under it (netx.WriteTarget)
 	chunked bool
-	vec     [][]byte    // reused backing array for net.Buffers
-	bufs    net.Buffers // kept in the struct: a local would escape to the heap on every write
+	vec     [][]byte             // reused backing array for net.Buffers
+	bufs    net.Buffers          // kept in the struct: a local would escape to the heap on every write
 	head    [18 + smallPart]byte // chunk size line and a small first part
 	tail    [smallPart + 2]byte  // a small last part and the chunk's CRLF
 	sent    atomic.Int64
