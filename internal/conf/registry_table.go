@@ -224,10 +224,10 @@ func registryTable() []Entry {
 	t.leaf("vhost.cluster.protocol", P, "rtmp", "", "edge pull protocol: rtmp, flv or flvs")
 	t.leaf("vhost.cluster.follow_client", P, "off", "", "edge pulls with the protocol the player used")
 
-	t.block("vhost.forward", P, "push every published stream to other servers")
-	t.leaf("vhost.forward.enabled", P, "off", "", "turn forwarding on")
-	t.leaf("vhost.forward.destination", P, "", "", "targets, host:port each", multi)
-	t.leaf("vhost.forward.backend", P, "", "", "HTTP backend that returns extra RTMP URLs")
+	t.block("vhost.forward", I, "push every published stream to other servers over RTMP (docs/forward.md)")
+	t.leaf("vhost.forward.enabled", I, "off", "", "turn forwarding on")
+	t.leaf("vhost.forward.destination", I, "", "", "targets, host[:port] each (port 1935 by default)", multi)
+	t.leaf("vhost.forward.backend", I, "", "", "HTTP backend posted on_forward at each publish; its data.urls are extra RTMP destinations")
 
 	t.block("vhost.security", I, "allow or deny clients by IP")
 	t.leaf("vhost.security.enabled", I, "off", "", "apply the rules")
@@ -327,9 +327,9 @@ func registryTable() []Entry {
 	t.leaf("vhost.http_static.mount", I, "[vhost]/", "", "URL prefix")
 	t.leaf("vhost.http_static.dir", I, "./objs/nginx/html", "", "directory served")
 
-	t.block("vhost.exec", P, "run programs when a stream is published")
-	t.leaf("vhost.exec.enabled", P, "off", "", "run them")
-	t.leaf("vhost.exec.publish", P, "", "", "command line run on publish; repeatable", repeat, noEnv)
+	t.block("vhost.exec", I, "run programs while a stream is published (docs/forward.md)")
+	t.leaf("vhost.exec.enabled", I, "off", "", "run them")
+	t.leaf("vhost.exec.publish", I, "", "", "command line run on publish, without a shell, restarted 3 s after it exits; repeatable", repeat, noEnv)
 
 	t.repeatBlock("vhost.transcode", P, "transcode streams of an app (or app/stream) with FFmpeg")
 	t.leaf("vhost.transcode.enabled", P, "off", "", "run the transcoder")

@@ -59,8 +59,13 @@ func TestRegistryConsistent(t *testing.T) {
 			t.Errorf("%s should be accepted without effect", p)
 		}
 	}
-	if e, _ := Lookup("vhost.forward"); e.Status != StatusPending {
-		t.Error("forward is not built yet")
+	for _, p := range []string{"vhost.forward", "vhost.forward.backend", "vhost.exec", "vhost.exec.publish"} {
+		if e, _ := Lookup(p); e.Status != StatusImplemented {
+			t.Errorf("%s should be implemented", p)
+		}
+	}
+	if e, _ := Lookup("vhost.ingest"); e.Status != StatusPending {
+		t.Error("ingest is not built yet")
 	}
 }
 
@@ -247,13 +252,13 @@ func TestUnsupported(t *testing.T) {
 tencentcloud_cls { enabled on; }
 srt_server { enabled on; sei_filter off; }
 vhost a {
-    exec { enabled on; }
+    transcode live { enabled on; ffmpeg ffmpeg; }
     dash { enabled off; }
     play { gop_cache on; }
     publish { kickoff_for_idle 5; }
 }
 vhost b {
-    exec { enabled on; }
+    transcode live { enabled on; ffmpeg ffmpeg; }
 }`)
 	var got []string
 	for _, f := range Unsupported(c.Root) {
@@ -262,7 +267,7 @@ vhost b {
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
 		"srt_server.sei_filter=not yet@test.conf:3",
-		"vhost.exec=not yet@test.conf:5",
+		"vhost.transcode=not yet@test.conf:5",
 		"vhost.publish.kickoff_for_idle=not yet@test.conf:8",
 	}
 	if !slices.Equal(got, want) {

@@ -111,7 +111,7 @@ func New(cfg *conf.Config, opt Options) *Server {
 	// One set of relays muxes each stream to TS once for HTTP-TS and SRT.
 	s.relays = &relay.Relays{Hub: s.hub, Log: s.log, Context: s.dashContext}
 	s.stream.Relays = s.relays
-	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s))
+	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s))
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
 		Hub: s.hub, Stats: s.stats, Sys: s.sys, Vhosts: s.vhostInfos,
