@@ -15,8 +15,8 @@ func registryTable() []Entry {
 	t.leaf("listen", I, "", "", "RTMP listen endpoints: port, ip:port or [ipv6]:port; required unless -e", multi)
 	t.leaf("pid", I, "./objs/srs.pid", "", "pid file; also names the server id file (.pid becomes .id)")
 	t.leaf("chunk_size", I, "60000", "bytes", "RTMP output chunk size, 128..65536; vhosts inherit it")
-	t.leaf("ff_log_dir", P, "./objs", "", "directory for FFmpeg logs; /dev/null turns them off")
-	t.leaf("ff_log_level", P, "info", "", "FFmpeg -loglevel for transcode and ingest")
+	t.leaf("ff_log_dir", I, "./objs", "", "directory for FFmpeg logs; /dev/null turns them off")
+	t.leaf("ff_log_level", I, "info", "", "FFmpeg -loglevel for transcode and ingest")
 	t.leaf("srs_log_tank", I, "file", "", "log destination: console or file")
 	t.leaf("srs_log_level", I, "trace", "", "log level: verbose, info, trace, warn or error")
 	t.leaf("srs_log_level_v2", I, "", "", "log level in v5 names (trace, debug, info, warn, error); wins over srs_log_level")
@@ -331,17 +331,17 @@ func registryTable() []Entry {
 	t.leaf("vhost.exec.enabled", I, "off", "", "run them")
 	t.leaf("vhost.exec.publish", I, "", "", "command line run on publish, without a shell, restarted 3 s after it exits; repeatable", repeat, noEnv)
 
-	t.repeatBlock("vhost.transcode", P, "transcode streams of an app (or app/stream) with FFmpeg")
-	t.leaf("vhost.transcode.enabled", P, "off", "", "run the transcoder")
-	t.leaf("vhost.transcode.ffmpeg", P, "", "", "FFmpeg binary")
+	t.repeatBlock("vhost.transcode", I, "transcode streams of an app (or app/stream) with FFmpeg")
+	t.leaf("vhost.transcode.enabled", I, "off", "", "run the transcoder")
+	t.leaf("vhost.transcode.ffmpeg", I, "", "", "FFmpeg binary")
 	t.engine("vhost.transcode.engine")
 
-	t.repeatBlock("vhost.ingest", P, "pull a file or stream with FFmpeg and publish it here")
-	t.leaf("vhost.ingest.enabled", P, "off", "", "run the ingester")
-	t.block("vhost.ingest.input", P, "what to pull")
-	t.leaf("vhost.ingest.input.type", P, "file", "", "file or stream")
-	t.leaf("vhost.ingest.input.url", P, "", "", "file path or stream URL")
-	t.leaf("vhost.ingest.ffmpeg", P, "", "", "FFmpeg binary")
+	t.repeatBlock("vhost.ingest", I, "pull a file or stream with FFmpeg and publish it here")
+	t.leaf("vhost.ingest.enabled", I, "off", "", "run the ingester")
+	t.block("vhost.ingest.input", I, "what to pull")
+	t.leaf("vhost.ingest.input.type", I, "file", "", "file or stream")
+	t.leaf("vhost.ingest.input.url", I, "", "", "file path or stream URL")
+	t.leaf("vhost.ingest.ffmpeg", I, "", "", "FFmpeg binary")
 	t.engine("vhost.ingest.engine")
 
 	t.block("vhost.rtc", I, "WebRTC for this vhost")
@@ -416,7 +416,7 @@ func (t *table) freeBlock(path string, s Status, doc string) {
 
 // engine adds the FFmpeg engine block shared by transcode and ingest.
 func (t *table) engine(p string) {
-	const P = StatusPending
+	const P = StatusImplemented // the engine fields are all honoured
 	t.entries = append(t.entries, Entry{Path: p, Block: true, Repeat: true, Status: P, NoEnv: true,
 		Doc: "one FFmpeg output; disabled or without codecs means copy"})
 	t.leaf(p+".enabled", P, "off", "", "run this engine")

@@ -59,13 +59,11 @@ func TestRegistryConsistent(t *testing.T) {
 			t.Errorf("%s should be accepted without effect", p)
 		}
 	}
-	for _, p := range []string{"vhost.forward", "vhost.forward.backend", "vhost.exec", "vhost.exec.publish"} {
+	for _, p := range []string{"vhost.forward", "vhost.forward.backend", "vhost.exec", "vhost.exec.publish",
+		"vhost.transcode", "vhost.transcode.engine.vcodec", "vhost.ingest", "vhost.ingest.engine.output", "ff_log_dir"} {
 		if e, _ := Lookup(p); e.Status != StatusImplemented {
 			t.Errorf("%s should be implemented", p)
 		}
-	}
-	if e, _ := Lookup("vhost.ingest"); e.Status != StatusPending {
-		t.Error("ingest is not built yet")
 	}
 }
 
@@ -258,7 +256,7 @@ vhost a {
     publish { kickoff_for_idle 5; }
 }
 vhost b {
-    transcode live { enabled on; ffmpeg ffmpeg; }
+    publish { kickoff_for_idle 5; }
 }`)
 	var got []string
 	for _, f := range Unsupported(c.Root) {
@@ -267,7 +265,6 @@ vhost b {
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
 		"srt_server.sei_filter=not yet@test.conf:3",
-		"vhost.transcode=not yet@test.conf:5",
 		"vhost.publish.kickoff_for_idle=not yet@test.conf:8",
 	}
 	if !slices.Equal(got, want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/exec"
 	"sync"
@@ -63,18 +64,52 @@ func Run(ctx context.Context, commands [][]string, v Vars, opt Options) {
 
 // supervise keeps one command running until ctx is done.
 func supervise(ctx context.Context, tmpl []string, v Vars, opt Options) {
+	Supervise(ctx, func() []string { return Expand(tmpl, v, opt.Now()) }, Process{
+		Name: "exec", Log: opt.Log, Restart: opt.Restart, KillWait: opt.KillWait,
+	})
+}
+
+// Process is how Supervise runs a program.
+type Process struct {
+	Name     string // the log's prefix: "exec", "ffmpeg"
+	Log      *slog.Logger
+	Restart  time.Duration // 0 is DefaultRestart
+	KillWait time.Duration // 0 is DefaultKillWait
+	// Output, when set, opens where the program's stdout and stderr go,
+	// before each start (a log file that was removed comes back); nil
+	// discards them.
+	Output func() (io.WriteCloser, error)
+	// Started, when set, is told each new process's pid (tests).
+	Started func(pid int)
+}
+
+// Supervise keeps one program running until ctx is done: argv is asked
+// for the command line before each start (date variables), a program that
+// exits is started again Restart later, and when ctx ends it gets SIGTERM,
+// then SIGKILL after KillWait (killed at once where SIGTERM cannot be
+// sent, on Windows). It returns once the program has exited.
+func Supervise(ctx context.Context, argv func() []string, p Process) {
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.Restart <= 0 {
+		p.Restart = DefaultRestart
+	}
+	if p.KillWait <= 0 {
+		p.KillWait = DefaultKillWait
+	}
 	for {
-		args := Expand(tmpl, v, opt.Now())
-		log := opt.Log.With("cmd", args)
+		args := argv()
+		log := p.Log.With("cmd", args)
 		started := time.Now()
-		err := runOnce(ctx, args, opt.KillWait)
+		err := runOnce(ctx, args, p)
 		if ctx.Err() != nil {
-			log.Info("exec: stopped on unpublish", "status", exitStatus(err))
+			log.Info(p.Name+": stopped", "status", exitStatus(err))
 			return
 		}
-		log.Warn("exec: command exited; restarting", "in", opt.Restart, "ran", time.Since(started).Round(time.Millisecond),
+		log.Warn(p.Name+": exited; restarting", "in", p.Restart, "ran", time.Since(started).Round(time.Millisecond),
 			"status", exitStatus(err))
-		t := time.NewTimer(opt.Restart)
+		t := time.NewTimer(p.Restart)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -84,20 +119,32 @@ func supervise(ctx context.Context, tmpl []string, v Vars, opt Options) {
 	}
 }
 
-// runOnce starts args[0] with args[1:] (no shell) and waits for it. When
-// ctx ends first the process gets SIGTERM, then SIGKILL after killWait;
-// where SIGTERM cannot be sent (Windows) it is killed at once.
-func runOnce(ctx context.Context, args []string, killWait time.Duration) error {
+// runOnce starts args[0] with args[1:] (no shell) and waits for it.
+func runOnce(ctx context.Context, args []string, p Process) error {
+	if len(args) == 0 {
+		return errors.New(p.Name + ": empty command")
+	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	if p.Output != nil {
+		out, err := p.Output()
+		if err != nil {
+			return fmt.Errorf("%s: output of %s: %w", p.Name, args[0], err)
+		}
+		defer out.Close()
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	cmd.Cancel = func() error {
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			return cmd.Process.Kill()
 		}
 		return nil
 	}
-	cmd.WaitDelay = killWait
+	cmd.WaitDelay = p.KillWait
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("exec: start %s: %w", args[0], err)
+		return fmt.Errorf("%s: start %s: %w", p.Name, args[0], err)
+	}
+	if p.Started != nil {
+		p.Started(cmd.Process.Pid)
 	}
 	return cmd.Wait()
 }

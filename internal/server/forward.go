@@ -121,6 +121,9 @@ func equalKeys(a, b any) bool {
 	case conf.Forward:
 		b, ok := b.(conf.Forward)
 		return ok && a.Enabled == b.Enabled && a.Backend == b.Backend && slices.Equal(a.Destination, b.Destination)
+	case string: // transcode: its settings, printed
+		b, ok := b.(string)
+		return ok && a == b
 	case conf.Exec:
 		b, ok := b.(conf.Exec)
 		return ok && a.Enabled == b.Enabled && slices.EqualFunc(a.Publish, b.Publish, slices.Equal[[]string])

@@ -51,6 +51,7 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 	s.reloadRTC(cfg, ch)
 	s.reloadStreams(cfg, ch)
 	s.reloadEgress(cfg)
+	s.ingest.sync(cfg)
 	for _, v := range ch.VhostsAdded {
 		s.log.Info("reload: vhost enabled", "vhost", v)
 	}

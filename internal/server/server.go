@@ -63,6 +63,7 @@ type Server struct {
 	srt    *srtListener
 	relays *relay.Relays
 	egress []egress
+	ingest *ingesters
 	limit  connLimit
 
 	mu        sync.Mutex
@@ -111,7 +112,8 @@ func New(cfg *conf.Config, opt Options) *Server {
 	// One set of relays muxes each stream to TS once for HTTP-TS and SRT.
 	s.relays = &relay.Relays{Hub: s.hub, Log: s.log, Context: s.dashContext}
 	s.stream.Relays = s.relays
-	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s))
+	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s), newTranscode(s))
+	s.ingest = &ingesters{s: s, runs: map[string]*ingestRun{}}
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
 		Hub: s.hub, Stats: s.stats, Sys: s.sys, Vhosts: s.vhostInfos,
@@ -161,6 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go s.sample(ctx)
 	s.startHeartbeat(ctx)
+	s.ingest.sync(cfg)
 	return nil
 }
 
