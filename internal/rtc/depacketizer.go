@@ -162,3 +162,38 @@ func (d *depacketizer) addOwned(unit []byte) error {
 	d.cur.units = append(d.cur.units, unit)
 	return nil
 }
+
+// fragmentedUnit rebuilds one NAL unit from H.264 FU-A or H.265 FU
+// fragments: the first has the start bit and gives the unit's header, the
+// last has the end bit, and the unit goes to the depacketizer whole.
+type fragmentedUnit struct {
+	buf []byte // the unit so far; nil when none is being rebuilt
+}
+
+func (f *fragmentedUnit) pending() bool { return f.buf != nil }
+func (f *fragmentedUnit) reset()        { f.buf = nil }
+
+// add takes one fragment's body (after its FU headers); header is the
+// rebuilt NAL header, used when start is set. codec and kind name the
+// fragment in errors; size is the whole RTP payload's, for the first
+// allocation.
+func (f *fragmentedUnit) add(d *depacketizer, codec, kind string, start, end bool, body []byte, size int, header ...byte) error {
+	if start {
+		if f.buf != nil {
+			return fmt.Errorf("rtc: %s %s starts before the previous one ended", codec, kind)
+		}
+		f.buf = append(make([]byte, 0, 2*size), header...)
+	} else if f.buf == nil {
+		return fmt.Errorf("rtc: %s %s continues a fragment whose start was lost", codec, kind)
+	}
+	if len(f.buf)+len(body) > d.room() {
+		return fmt.Errorf("rtc: %s frame larger than %d bytes", codec, maxFrameBytes)
+	}
+	f.buf = append(f.buf, body...)
+	if !end {
+		return nil
+	}
+	nalu := f.buf
+	f.buf = nil
+	return d.addOwned(nalu)
+}

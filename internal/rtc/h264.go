@@ -27,11 +27,11 @@ func newH264Depacketizer(needsKey func()) *depacketizer {
 
 // h264Format is RFC 6184's payload format.
 type h264Format struct {
-	fu []byte // the NAL unit an FU-A is rebuilding; nil when none
+	fu fragmentedUnit // the NAL unit an FU-A is rebuilding
 }
 
-func (h *h264Format) pending() bool                { return h.fu != nil }
-func (h *h264Format) reset()                       { h.fu = nil }
+func (h *h264Format) pending() bool                { return h.fu.pending() }
+func (h *h264Format) reset()                       { h.fu.reset() }
 func (h *h264Format) endFrame(*depacketizer) error { return nil }
 func (h *h264Format) keyframe(units [][]byte) bool { return av.IsKeyframeNALUs(av.CodecH264, units) }
 
@@ -45,12 +45,12 @@ func (h *h264Format) parse(b []byte, d *depacketizer) error {
 	}
 	switch t := b[0] & 0x1f; {
 	case t >= 1 && t <= 23:
-		if h.fu != nil {
+		if h.fu.pending() {
 			return errors.New("rtc: H.264 NAL unit inside an unfinished FU-A")
 		}
 		return d.add(b)
 	case t == nalSTAPA:
-		if h.fu != nil {
+		if h.fu.pending() {
 			return errors.New("rtc: H.264 STAP-A inside an unfinished FU-A")
 		}
 		return stapA(b[1:], d)
@@ -94,24 +94,7 @@ func (h *h264Format) fuA(b []byte, d *depacketizer) error {
 		return fmt.Errorf("rtc: H.264 FU-A of %d bytes is too short", len(b))
 	}
 	start, end := b[1]&0x80 != 0, b[1]&0x40 != 0
-	if start {
-		if h.fu != nil {
-			return errors.New("rtc: H.264 FU-A starts before the previous one ended")
-		}
-		h.fu = append(make([]byte, 0, 2*len(b)), b[0]&0xe0|b[1]&0x1f)
-	} else if h.fu == nil {
-		return errors.New("rtc: H.264 FU-A continues a fragment whose start was lost")
-	}
-	if len(h.fu)+len(b)-2 > d.room() {
-		return fmt.Errorf("rtc: H.264 frame larger than %d bytes", maxFrameBytes)
-	}
-	h.fu = append(h.fu, b[2:]...)
-	if !end {
-		return nil
-	}
-	nalu := h.fu
-	h.fu = nil
-	return d.addOwned(nalu)
+	return h.fu.add(d, "H.264", "FU-A", start, end, b[2:], len(b), b[0]&0xe0|b[1]&0x1f)
 }
 
 // rtpMaxPayload keeps RTP packets under common path MTUs once SRTP, the

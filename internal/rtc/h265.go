@@ -23,11 +23,11 @@ func h265Type(b []byte) uint8 { return (b[0] >> 1) & 0x3f }
 
 // h265Format is RFC 7798's payload format.
 type h265Format struct {
-	fu []byte // the NAL unit an FU is rebuilding; nil when none
+	fu fragmentedUnit // the NAL unit an FU is rebuilding
 }
 
-func (h *h265Format) pending() bool                { return h.fu != nil }
-func (h *h265Format) reset()                       { h.fu = nil }
+func (h *h265Format) pending() bool                { return h.fu.pending() }
+func (h *h265Format) reset()                       { h.fu.reset() }
 func (h *h265Format) endFrame(*depacketizer) error { return nil }
 func (h *h265Format) keyframe(units [][]byte) bool { return av.IsKeyframeNALUs(av.CodecH265, units) }
 
@@ -40,12 +40,12 @@ func (h *h265Format) parse(b []byte, d *depacketizer) error {
 	}
 	switch t := h265Type(b); {
 	case t < h265AP:
-		if h.fu != nil {
+		if h.fu.pending() {
 			return errors.New("rtc: H.265 NAL unit inside an unfinished FU")
 		}
 		return d.add(b)
 	case t == h265AP:
-		if h.fu != nil {
+		if h.fu.pending() {
 			return errors.New("rtc: H.265 aggregation packet inside an unfinished FU")
 		}
 		return stapA(b[2:], d)
@@ -65,24 +65,7 @@ func (h *h265Format) fragment(b []byte, d *depacketizer) error {
 		return fmt.Errorf("rtc: H.265 FU of %d bytes is too short", len(b))
 	}
 	start, end, typ := b[2]&0x80 != 0, b[2]&0x40 != 0, b[2]&0x3f
-	if start {
-		if h.fu != nil {
-			return errors.New("rtc: H.265 FU starts before the previous one ended")
-		}
-		h.fu = append(make([]byte, 0, 2*len(b)), b[0]&0x81|typ<<1, b[1])
-	} else if h.fu == nil {
-		return errors.New("rtc: H.265 FU continues a fragment whose start was lost")
-	}
-	if len(h.fu)+len(b)-3 > d.room() {
-		return fmt.Errorf("rtc: H.265 frame larger than %d bytes", maxFrameBytes)
-	}
-	h.fu = append(h.fu, b[3:]...)
-	if !end {
-		return nil
-	}
-	nalu := h.fu
-	h.fu = nil
-	return d.addOwned(nalu)
+	return h.fu.add(d, "H.265", "FU", start, end, b[3:], len(b), b[0]&0x81|typ<<1, b[1])
 }
 
 // packetizeH265 appends the RTP payloads of one access unit to dst.
