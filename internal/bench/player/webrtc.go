@@ -12,12 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/castd/castd/internal/bench/failure"
+	"github.com/castd/castd/internal/bench/rtcpub"
 )
 
 // Limits of a WebRTC player.
@@ -25,8 +24,6 @@ const (
 	maxAnswerBytes = 64 << 10
 	// rtpBufferSize holds any RTP packet a server sends over UDP.
 	rtpBufferSize = 1 << 16
-	// deleteTimeout bounds the DELETE that ends a WHEP session.
-	deleteTimeout = 2 * time.Second
 )
 
 // NewWebRTCAPI returns what WebRTC players make their peer connections
@@ -40,13 +37,7 @@ func NewWebRTCAPI() (*webrtc.API, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("webrtc: register codecs: %w", err)
 	}
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// An empty registry: without one, pion registers its default
-	// interceptors.
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
+	return rtcpub.NewAPIFor(me), nil
 }
 
 // webrtcPlayer plays a stream over WebRTC: a receive-only peer connection
@@ -101,7 +92,7 @@ func (p *webrtcPlayer) Play(ctx context.Context, rec *Recorder) error {
 	}
 	cancel()
 	if location != "" {
-		defer deleteSession(ctx, client, location)
+		defer rtcpub.Delete(ctx, client, location) // best effort; the server also times the session out
 	}
 	if err != nil {
 		return ended(ctx, err)
@@ -303,22 +294,4 @@ func (s *rtcSession) close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.readers.Wait()
-}
-
-// deleteSession ends the WHEP session, as players do when they leave; it
-// is best effort (the server also times the session out).
-func deleteSession(ctx context.Context, client *http.Client, location string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, location, nil)
-	if err != nil {
-		return
-	}
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := client.Do(req)
-	if err != nil {
-		return
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-	_ = resp.Body.Close()
 }

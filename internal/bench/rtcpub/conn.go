@@ -28,13 +28,19 @@ func NewAPI() (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NewAPIFor(me), nil
+}
+
+// NewAPIFor is castbench's pion setup around me, for publishers and
+// players alike: loopback candidates, UDP only, no mDNS and no
+// interceptors (an empty registry: without one, pion registers its
+// default ones).
+func NewAPIFor(me *webrtc.MediaEngine) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// An empty registry: without one, pion registers its default
-	// interceptors.
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 }
 
 // publisherCodecs registers what publishers offer: H.264 with the
