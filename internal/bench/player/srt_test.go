@@ -132,7 +132,7 @@ func TestSRTPlayerFailures(t *testing.T) {
 		{"srt://" + addr + "?streamid=#!::r=live/busy", failure.Rejected},
 		{"srt://127.0.0.1:1?streamid=live/s", failure.Timeout}, // nobody answers
 	} {
-		p, err := New(tt.url, Options{ConnectTimeout: 500 * time.Millisecond})
+		p, err := New(tt.url, Options{ConnectTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
