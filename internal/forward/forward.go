@@ -31,10 +31,26 @@ type Options struct {
 	// forwarder's context id), so that the destination's logs can name the
 	// server that pushes.
 	Info rtmp.ServerInfo
+	// PlainConnect sends no srs_* connect argument (cluster
+	// debug_srs_upnode off).
+	PlainConnect bool
 	// Retry is the reconnect delay; 0 is DefaultRetry.
 	Retry time.Duration
 	// ConnectTimeout bounds dial, handshake, connect and publish; 0 is 10 s.
 	ConnectTimeout time.Duration
+}
+
+func (opt Options) withDefaults() Options {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Retry <= 0 {
+		opt.Retry = DefaultRetry
+	}
+	if opt.ConnectTimeout <= 0 {
+		opt.ConnectTimeout = 10 * time.Second
+	}
+	return opt
 }
 
 // Job is one published stream to forward.
@@ -54,15 +70,7 @@ type Job struct {
 // published: one forwarder per destination, plus one per URL the backend
 // returns. A bad destination or backend answer is logged and skipped.
 func Run(ctx context.Context, job Job, opt Options) {
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
-	}
-	if opt.Retry <= 0 {
-		opt.Retry = DefaultRetry
-	}
-	if opt.ConnectTimeout <= 0 {
-		opt.ConnectTimeout = 10 * time.Second
-	}
+	opt = opt.withDefaults()
 	log := opt.Log.With(logging.CID(job.Publisher.ClientID))
 	urls := destinations(ctx, job, opt, log)
 	var wg sync.WaitGroup

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/castd/castd/internal/format/amf"
@@ -19,8 +18,8 @@ import (
 // batchSize is how many packets one write carries at most.
 const batchSize = 128
 
-// errUnpublished ends a forwarder: the stream it pushed is gone.
-var errUnpublished = errors.New("forward: the stream was unpublished")
+// ErrUnpublished ends a push: the stream it pushed is gone.
+var ErrUnpublished = errors.New("forward: the stream was unpublished")
 
 // forwarder pushes one stream to one URL and reconnects until the stream
 // is unpublished or its context ends.
@@ -41,8 +40,8 @@ func newForwarder(job Job, url string, opt Options) *forwarder {
 func (f *forwarder) loop(ctx context.Context) {
 	f.log.Info("forward: start", "publisher", f.job.Publisher.ClientID)
 	for {
-		err := f.push(ctx)
-		if ctx.Err() != nil || errors.Is(err, errUnpublished) {
+		err := f.push(ctx, nil)
+		if ctx.Err() != nil || errors.Is(err, ErrUnpublished) {
 			f.log.Info("forward: stop")
 			return
 		}
@@ -62,8 +61,16 @@ func (f *forwarder) loop(ctx context.Context) {
 	}
 }
 
+// PushOnce publishes job's stream to url once: it connects, publishes and
+// copies until an error, ctx's end or the stream's (ErrUnpublished). It
+// calls publishing, when not nil, once the destination accepted the
+// publish. An edge pushes to its origin this way, with its own failover.
+func PushOnce(ctx context.Context, job Job, url string, opt Options, publishing func()) error {
+	return newForwarder(job, url, opt.withDefaults()).push(ctx, publishing)
+}
+
 // push connects, publishes and copies the stream until an error.
-func (f *forwarder) push(ctx context.Context) error {
+func (f *forwarder) push(ctx context.Context, publishing func()) error {
 	tcURL, stream, err := rtmp.SplitStreamURL(f.url)
 	if err != nil {
 		return err
@@ -80,6 +87,9 @@ func (f *forwarder) push(ctx context.Context) error {
 		return err
 	}
 	f.log.Info("forward: publishing")
+	if publishing != nil {
+		publishing()
+	}
 
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
@@ -119,7 +129,7 @@ func (f *forwarder) copy(ctx context.Context, c *rtmp.ClientConn, viewer *hub.Vi
 	for {
 		n, err := viewer.Read(ctx, buf)
 		if errors.Is(err, io.EOF) {
-			return errUnpublished
+			return ErrUnpublished
 		}
 		if err != nil {
 			return err
@@ -171,18 +181,10 @@ func (f *forwarder) viewerOptions() hub.ViewerOptions {
 }
 
 // connectArgs is the extra connect argument SRS sends upstream so that
-// the two servers' logs can be matched (§5.12).
+// the two servers' logs can be matched (§5.12); none with PlainConnect.
 func (f *forwarder) connectArgs() amf.Object {
-	i := f.opt.Info
-	return amf.Object{
-		{Key: "srs_sig", Value: i.Sig},
-		{Key: "srs_server", Value: i.Server},
-		{Key: "srs_license", Value: i.License},
-		{Key: "srs_url", Value: i.URL},
-		{Key: "srs_version", Value: i.SrsVer},
-		{Key: "srs_authors", Value: i.Authors},
-		{Key: "srs_pid", Value: float64(i.PID)},
-		{Key: "srs_ppid", Value: float64(os.Getppid())},
-		{Key: "srs_id", Value: f.cid},
+	if f.opt.PlainConnect {
+		return nil
 	}
+	return f.opt.Info.UpnodeArgs(f.cid)
 }

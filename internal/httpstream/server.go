@@ -203,8 +203,10 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key hub.Key, v Vho
 		playKey = s.Relays.Ensure(key, format, sopt, "http-"+format)
 		vopt.Jitter = hub.JitterOff
 	}
-	viewer := s.Hub.Play(playKey, hub.ClientInfo{ID: cid, Protocol: "http-" + format, Addr: r.RemoteAddr}, relay.Options(sopt, format), vopt)
 	hr := s.hookRequest(r, cid, ip, key, source.ID)
+	// TcURL and Param name the request upstream when an edge pulls for it.
+	viewer := s.Hub.Play(playKey, hub.ClientInfo{ID: cid, Protocol: "http-" + format, Addr: r.RemoteAddr, TcURL: hr.TcURL, Param: hr.Param},
+		relay.Options(sopt, format), vopt)
 	if err := s.admit(r, v, hr); err != nil {
 		// SRS closes a refused HTTP player without any response.
 		log.Warn("http: FLV play refused", "stream", key.String(), "ip", ip, "err", err)

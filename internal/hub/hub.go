@@ -64,6 +64,10 @@ type Events struct {
 	Published   func(s *Stream)
 	Unpublished func(s *Stream)
 	Removed     func(s *Stream) // the stream was freed after being idle
+	// Joined runs after a viewer attached (an edge starts pulling from its
+	// origin when the first player arrives). It runs on the viewer's
+	// goroutine.
+	Joined func(s *Stream, who ClientInfo)
 }
 
 // Options configure a Hub.
@@ -165,6 +169,9 @@ func (h *Hub) Play(key Key, who ClientInfo, sopt StreamOptions, vopt ViewerOptio
 	}
 	s.mu.Unlock()
 	h.mu.Unlock()
+	if f := h.opt.Events.Joined; f != nil {
+		f(s, who)
+	}
 	return v
 }
 

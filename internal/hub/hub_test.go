@@ -580,3 +580,29 @@ func TestStartBackForAudioMounts(t *testing.T) {
 		t.Fatalf("fast cache start: %s", got)
 	}
 }
+
+// TestJoinedAndCountViewers: the Joined event names each viewer as it
+// attaches, and CountViewers counts the viewers a filter keeps (an edge
+// counts players, not its HLS muxer).
+func TestJoinedAndCountViewers(t *testing.T) {
+	var joined []string
+	h := New(Options{IdleTimeout: 50 * time.Millisecond, Events: Events{Joined: func(s *Stream, who ClientInfo) {
+		joined = append(joined, s.Key.Name+"/"+who.Protocol)
+	}}})
+	key := Key{Vhost: DefaultVhost, App: "live", Name: "s"}
+	a := h.Play(key, ClientInfo{ID: "a", Protocol: "rtmp"}, DefaultStreamOptions(), ViewerOptions{})
+	b := h.Play(key, ClientInfo{ID: "b", Protocol: "hls"}, DefaultStreamOptions(), ViewerOptions{})
+	players := func(c ClientInfo) bool { return c.Protocol != "hls" }
+	if got := strings.Join(joined, ","); got != "s/rtmp,s/hls" {
+		t.Errorf("joined %q", got)
+	}
+	st := h.Stream(key)
+	if st.CountViewers(players) != 1 || st.CountViewers(func(ClientInfo) bool { return true }) != 2 {
+		t.Errorf("counts %d/%d", st.CountViewers(players), st.CountViewers(func(ClientInfo) bool { return true }))
+	}
+	a.Close()
+	if st.CountViewers(players) != 0 {
+		t.Error("a closed viewer is still counted")
+	}
+	b.Close()
+}

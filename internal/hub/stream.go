@@ -120,6 +120,20 @@ func (s *Stream) UpdateViewers(f func(*Viewer)) {
 	}
 }
 
+// CountViewers returns how many viewers match (an edge counts its players,
+// not the HLS or forward readers of the stream it pulls).
+func (s *Stream) CountViewers(match func(ClientInfo) bool) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for v := range s.viewers {
+		if match(v.info) {
+			n++
+		}
+	}
+	return n
+}
+
 // Options returns the current settings.
 func (s *Stream) Options() StreamOptions {
 	s.mu.RLock()

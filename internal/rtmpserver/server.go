@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/format/amf"
 	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/hub"
 	"github.com/castd/castd/internal/ids"
 	"github.com/castd/castd/internal/logging"
 	"github.com/castd/castd/internal/protocol/rtmp"
 	"github.com/castd/castd/internal/stats"
+	"github.com/castd/castd/internal/streamurl"
 )
 
 // Vhost is what the RTMP server needs from a resolved vhost.
@@ -40,6 +42,13 @@ type Vhost struct {
 	Hooks           conf.HTTPHooks
 	Security        conf.Security
 	Refer           conf.Refer
+	// TokenCheck, when set (an edge with token_traverse), asks an origin
+	// whether to serve the client; an error refuses it.
+	TokenCheck func(ctx context.Context, tcURL string, args amf.Object) error
+	// Discover, when set (origin_cluster), finds the coworker origin that
+	// publishes a stream nobody publishes here: such a play is redirected
+	// there with an RTMP 302, or refused when no coworker has it.
+	Discover func(ctx context.Context, key hub.Key, req *streamurl.Request) (url string, err error)
 }
 
 // Resolver finds a vhost by name (exact, else __defaultVhost__); ok is false
@@ -197,6 +206,13 @@ func (ss *session) accept() error {
 	}
 	ss.log.Info("rtmp: connected", "ip", ss.ip, "tcUrl", connect.TcURL, "vhost", vhost.Name,
 		"flashVer", connect.FlashVer, "encoding", connect.ObjectEncoding)
+	// Another SRS-style server (an edge, a forward) names itself and its
+	// connection's context id, so the two logs can be matched.
+	if id, ok := connect.Args.String("srs_id"); ok {
+		server, _ := connect.Args.String("srs_server")
+		pid, _ := connect.Args.Get("srs_pid")
+		ss.log.Info("rtmp: upstream server", "srs_server", server, "srs_pid", pid, "srs_id", id)
+	}
 	return nil
 }
 

@@ -70,6 +70,11 @@ func (ss *session) serveStream(ctx context.Context, sr *rtmp.StreamRequest) (*pl
 	if sr.Type.IsPublish() {
 		kind = security.Publish
 	}
+	if vhost.TokenCheck != nil {
+		if err := vhost.TokenCheck(ctx, ss.connect.TcURL, ss.connect.Args); err != nil {
+			return nil, ss.refuse(sr, key, err)
+		}
+	}
 	if err := security.CheckRefer(vhost.Refer, kind, req.PageURL); err != nil {
 		return nil, ss.refuse(sr, key, err)
 	}
@@ -233,7 +238,12 @@ type player struct {
 // startPlay joins the stream and runs on_play; on success the caller runs
 // the player with ss.runPlayer.
 func (ss *session) startPlay(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost *Vhost, key hub.Key, hr hooks.Request) (*player, error) {
-	viewer := ss.srv.Hub.Play(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL}, vhost.Stream, vhost.Viewer)
+	if vhost.Discover != nil {
+		if st := ss.srv.Hub.Stream(key); st == nil || !st.Publishing() {
+			return nil, ss.redirect(ctx, sr, req, vhost, key)
+		}
+	}
+	viewer := ss.srv.Hub.Play(key, hub.ClientInfo{ID: ss.cid, Protocol: "rtmp", Addr: ss.nc.RemoteAddr().String(), TcURL: req.TcURL, Param: req.Param}, vhost.Stream, vhost.Viewer)
 	ss.register(stats.RTMPPlay, req, key, viewer.Stream().ID)
 	leave := func() {
 		ss.srv.Stats.Unregister(ss.cid, nil)
@@ -264,6 +274,26 @@ func (ss *session) startPlay(ctx context.Context, sr *rtmp.StreamRequest, req *s
 		ss.sc.Conn().ReleaseReadMemory(playerReadBuffer)
 	}
 	return &player{w: w, key: key, hr: hr, began: time.Now()}, nil
+}
+
+// redirectWait is how long a redirected player may take to acknowledge
+// the RTMP 302 (SRS waits 3 s for its call).
+const redirectWait = 3 * time.Second
+
+// redirect sends a player of a stream nobody publishes here to the
+// coworker origin that publishes it (origin_cluster), and ends the
+// connection; with no such coworker the play is refused (SRS's 3092).
+func (ss *session) redirect(ctx context.Context, sr *rtmp.StreamRequest, req *streamurl.Request, vhost *Vhost, key hub.Key) error {
+	url, err := vhost.Discover(ctx, key, req)
+	if err != nil {
+		return ss.refuse(sr, key, fmt.Errorf("origin cluster: no origin publishes the stream (code 3092): %w", err))
+	}
+	accepted, err := ss.sc.Redirect(url, redirectWait)
+	if err != nil {
+		return errf("play %s: redirect to %s: %w", key, url, err)
+	}
+	ss.log.Info("rtmp: play redirected (RTMP 302)", "stream", key.String(), "to", url, "ip", ss.ip, "acknowledged", accepted)
+	return errf("play %s from %s redirected to %s", key, ss.ip, url)
 }
 
 // runPlayer sends the stream to the client until it stops, the connection

@@ -86,6 +86,7 @@ func (s *Server) unpublished(st *hub.Stream) {
 	for _, e := range s.egress {
 		e.Unpublished(st)
 	}
+	s.edge.Unpublished(st)
 }
 
 // front puts every egress's HTTP handler in front of h.

@@ -124,6 +124,9 @@ func equalKeys(a, b any) bool {
 	case string: // transcode: its settings, printed
 		b, ok := b.(string)
 		return ok && a == b
+	case edgeKey:
+		b, ok := b.(edgeKey)
+		return ok && a.vhost == b.vhost && a.debug == b.debug && slices.Equal(a.origins, b.origins)
 	case conf.Exec:
 		b, ok := b.(conf.Exec)
 		return ok && a.Enabled == b.Enabled && slices.EqualFunc(a.Publish, b.Publish, slices.Equal[[]string])

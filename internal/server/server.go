@@ -18,6 +18,7 @@ import (
 
 	"github.com/castd/castd/internal/api"
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/edge"
 	"github.com/castd/castd/internal/hooks"
 	"github.com/castd/castd/internal/httpstream"
 	"github.com/castd/castd/internal/hub"
@@ -62,6 +63,7 @@ type Server struct {
 	rtc    *rtc.Server
 	srt    *srtListener
 	relays *relay.Relays
+	edge   *edge.Edge
 	egress []egress
 	ingest *ingesters
 	limit  connLimit
@@ -107,12 +109,13 @@ func New(cfg *conf.Config, opt Options) *Server {
 		Published:   s.published,
 		Unpublished: s.unpublished,
 		Removed:     func(st *hub.Stream) { s.stats.ForgetStream(st.ID) },
+		Joined:      func(st *hub.Stream, who hub.ClientInfo) { s.edge.Joined(st, who) },
 	}})
 	s.stream.Hub = s.hub
 	// One set of relays muxes each stream to TS once for HTTP-TS and SRT.
 	s.relays = &relay.Relays{Hub: s.hub, Log: s.log, Context: s.dashContext}
 	s.stream.Relays = s.relays
-	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s), newTranscode(s))
+	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s), newTranscode(s), newEdgePush(s))
 	s.ingest = &ingesters{s: s, runs: map[string]*ingestRun{}}
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
@@ -124,6 +127,7 @@ func New(cfg *conf.Config, opt Options) *Server {
 		Sig: "castd", Server: version.Server, License: "MIT", URL: "https://github.com/castd/castd",
 		SrsVer: version.SRSVersion, Authors: "the castd authors", PID: os.Getpid(),
 	}}
+	s.edge = newEdge(s)
 	s.rtc = newRTC(s, os.Getpid())
 	s.srt = newSRT(s)
 	return s
@@ -177,6 +181,7 @@ func (s *Server) Wait() {
 	s.rtmp.Wait()
 	s.stream.Wait()
 	s.rtc.Wait()
+	s.edge.Wait()
 	s.wg.Wait()
 	s.srt.srv.Wait() // after its Serve goroutines (in s.wg) stopped adding sessions
 	s.waitEgressStopped()

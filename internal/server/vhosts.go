@@ -46,6 +46,8 @@ func (s *Server) rtmpVhost(name string) (rtmpserver.Vhost, bool) {
 	if v == nil {
 		return rtmpserver.Vhost{}, false
 	}
+	var ch rtmpVhostHooks
+	s.clusterRTMP(v, &ch)
 	return rtmpserver.Vhost{
 		Name: v.Name, Enabled: v.Enabled, ChunkSize: v.ChunkSize, TCPNodelay: v.TCPNoDelay,
 		InAckSize: uint32(max(v.InAckSize, 0)), OutAckSize: uint32(max(v.OutAckSize, 0)),
@@ -53,6 +55,7 @@ func (s *Server) rtmpVhost(name string) (rtmpserver.Vhost, bool) {
 		FirstPacketTimeout: v.Publish.FirstPktTimeout, NormalTimeout: v.Publish.NormalTimeout,
 		SendMinInterval: v.Play.SendMinInterval,
 		Hooks:           v.HTTPHooks, Security: v.Security, Refer: v.Refer,
+		TokenCheck: ch.tokenCheck, Discover: ch.discover,
 	}, true
 }
 

@@ -29,6 +29,10 @@ type ClientOptions struct {
 	// SimpleHandshake skips the complex handshake, which is otherwise tried
 	// first with a fallback for servers that do not sign S1.
 	SimpleHandshake bool
+	// Addr, when set, is the host:port dialled instead of the tcURL's: an
+	// edge checks a client's tcUrl with its origin this way (token
+	// traverse).
+	Addr string
 	// Dialer dials the TCP connection; default a zero net.Dialer.
 	Dialer *net.Dialer
 	Conn   ConnOptions
@@ -89,9 +93,13 @@ func Dial(ctx context.Context, tcURL string, opt ClientOptions) (*ClientConn, er
 	if d == nil {
 		d = &net.Dialer{}
 	}
-	nc, err := d.DialContext(ctx, "tcp", u.addr)
+	addr := u.addr
+	if opt.Addr != "" {
+		addr = opt.Addr
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("rtmp: dial %s: %w", u.addr, err)
+		return nil, fmt.Errorf("rtmp: dial %s: %w", addr, err)
 	}
 	c := &ClientConn{nc: nc, conn: NewConn(nc, opt.Conn), opt: opt, url: u}
 	err = c.withContext(ctx, func() error {

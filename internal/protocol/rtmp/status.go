@@ -117,3 +117,6 @@ func statusFromInfo(command string, v any) *StatusError {
 	e.Description, _ = info.String("description")
 	return e
 }
+
+// StatusOf reads the info object of an onStatus or _error command.
+func StatusOf(cmd *Command) *StatusError { return statusFromInfo(cmd.Name, cmd.Arg(0)) }
