@@ -210,8 +210,8 @@ func registryTable() []Entry {
 	t.leaf("vhost.publish.firstpkt_timeout", I, "20000", "ms", "time allowed for the first media packet")
 	t.leaf("vhost.publish.normal_timeout", I, "5000", "ms", "longest gap allowed between packets")
 	t.leaf("vhost.publish.parse_sps", X, "on", "", "parse the H.264 SPS for width and height; castd always does, off has no effect")
-	t.leaf("vhost.publish.try_annexb_first", P, "on", "", "try Annex B before IBMF when demuxing SRT/RTC H.264")
-	t.leaf("vhost.publish.kickoff_for_idle", P, "0", "s", "drop a publisher nobody watched this long; 0 is off")
+	t.leaf("vhost.publish.try_annexb_first", X, "on", "", "SRS: try Annex B before IBMF for SRT H.264; castd always tries Annex B, then length-prefixed NAL units")
+	t.leaf("vhost.publish.kickoff_for_idle", I, "0", "s", "drop a publisher nobody watched this long; 0 is off")
 
 	t.block("vhost.cluster", I, "origin and edge clustering")
 	t.leaf("vhost.cluster.mode", I, "local", "", "local (origin) or remote (edge)")

@@ -253,10 +253,10 @@ vhost a {
     transcode live { enabled on; ffmpeg ffmpeg; }
     dash { enabled off; }
     play { gop_cache on; }
-    publish { kickoff_for_idle 5; }
+    publish { try_annexb_first off; }
 }
 vhost b {
-    publish { kickoff_for_idle 5; }
+    publish { try_annexb_first off; }
 }`)
 	var got []string
 	for _, f := range Unsupported(c.Root) {
@@ -265,7 +265,7 @@ vhost b {
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
 		"srt_server.sei_filter=not yet@test.conf:3",
-		"vhost.publish.kickoff_for_idle=not yet@test.conf:8",
+		"vhost.publish.try_annexb_first=accepted, no effect@test.conf:8",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Unsupported =\n%v\nwant\n%v", got, want)

@@ -56,3 +56,21 @@ func TestBasicAuth(t *testing.T) {
 		t.Errorf("disabled auth answered %d", rec.Code)
 	}
 }
+
+func TestRequireBasicAuthCoversEveryPath(t *testing.T) {
+	h := RequireBasicAuth("admin", "s3cret", named("ok"))
+	for _, path := range []string{"/console/", "/console/app.js", "/live/livestream.flv", "/"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Basic realm="castd"` {
+			t.Errorf("%s without credentials: %d %q", path, rec.Code, rec.Header().Get("WWW-Authenticate"))
+		}
+		req := httptest.NewRequest("GET", path, nil)
+		req.SetBasicAuth("admin", "s3cret")
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || rec.Body.String() != "ok" {
+			t.Errorf("%s with credentials: %d %q", path, rec.Code, rec.Body.String())
+		}
+	}
+}

@@ -385,3 +385,21 @@ func TestHEVCConfigRecord(t *testing.T) {
 		t.Error("a 2-byte SPS made a record")
 	}
 }
+
+// TestTSToFLVLengthPrefixedH264: an encoder that puts length-prefixed
+// (IBMF) NAL units in TS instead of Annex B is read too, as SRS does with
+// try_annexb_first; garbage is still dropped.
+func TestTSToFLVLengthPrefixedH264(t *testing.T) {
+	idr := []byte{0x65, 0x01, 0x02}
+	ibmf := h264Frame(3600, 3600, testSPS, testPPS, idr)
+	ibmf.Data = av.AppendAVCC(nil, testSPS, testPPS, idr)
+	garbage := h264Frame(7200, 7200, idr)
+	garbage.Data = []byte{0xff, 0xff, 0xff, 0xff, 0x01}
+	out, c := convertAll([]mpegts.Frame{ibmf, garbage}, TSToFLVOptions{})
+	if len(out) != 2 || !out[0].SequenceHeader || !out[1].Keyframe {
+		t.Fatalf("got %d packets %+v", len(out), out)
+	}
+	if st := c.Stats(); st.DropReasons[dropMalformedVideo.String()] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

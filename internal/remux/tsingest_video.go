@@ -42,6 +42,11 @@ func (c *TSToFLV) appendVideo(dst []*av.Packet, f *mpegts.Frame) []*av.Packet {
 		v.reset(codec)
 	}
 	nalus, err := av.SplitAnnexB(f.Data)
+	if errors.Is(err, av.ErrNoStartCode) {
+		// Some encoders put length-prefixed (IBMF) NAL units in TS; SRS
+		// tries that form second too (publish.try_annexb_first).
+		nalus, err = av.SplitAVCC(f.Data, 4)
+	}
 	if err != nil {
 		c.drops.drop(dropMalformedVideo, err)
 		return dst

@@ -164,8 +164,9 @@ func (s *Server) Start(ctx context.Context) error {
 		s.closeListeners()
 		return err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.sample(ctx)
+	go s.kickIdlePublishers(ctx)
 	s.startHeartbeat(ctx)
 	s.ingest.sync(cfg)
 	return nil

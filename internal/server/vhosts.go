@@ -7,6 +7,7 @@ import (
 
 	"github.com/castd/castd/internal/api"
 	"github.com/castd/castd/internal/conf"
+	"github.com/castd/castd/internal/console"
 	"github.com/castd/castd/internal/httpstream"
 	"github.com/castd/castd/internal/httpx"
 	"github.com/castd/castd/internal/hub"
@@ -90,6 +91,7 @@ func (s *Server) apiHandler(cfg *conf.Config) http.Handler {
 	a.OwnPort = true
 	a.Mount(mux)
 	s.rtc.Mount(mux)
+	console.Mount(mux, cfg)
 	mountPprof(mux, cfg)
 	auth := cfg.HTTPAPI.Auth
 	return httpx.ServerHeader(version.Server, httpx.CORS(cfg.HTTPAPI.Crossdomain,
@@ -120,6 +122,7 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 	if s.sharedAPI {
 		s.api.Mount(mux)
 		s.rtc.Mount(mux)
+		console.Mount(mux, cfg)
 		mountPprof(mux, cfg)
 	}
 	// Live streams first, then outputs with HTTP sessions (HLS...), then the
