@@ -38,7 +38,21 @@ func (s Source) requestHost() string {
 // DestinationURL is the URL a forward destination ("host", "host:port" or
 // "[v6]:port") gets for src: rtmp://host:port/app/stream?param[&vhost=V],
 // built as SRS builds every outbound URL (§4.1).
+//
+// A destination may also be a whole RTMP URL with the variables [vhost],
+// [app], [stream] and [param] (the publisher's query without its '?'),
+// e.g. rtmp://cdn.example/push/[stream]_backup?[param]: SRS's wished-for
+// "forward with vhost and variables" (#1342).
 func DestinationURL(dest string, src Source) (string, error) {
+	if strings.HasPrefix(dest, "rtmp://") {
+		u := strings.NewReplacer("[vhost]", src.Vhost, "[app]", src.App, "[stream]", src.Stream,
+			"[param]", strings.TrimPrefix(src.Param, "?")).Replace(dest)
+		u = strings.TrimRight(u, "?&") // an empty [param] at the end
+		if _, _, err := rtmp.SplitStreamURL(u); err != nil {
+			return "", fmt.Errorf("forward: destination %q: %w", dest, err)
+		}
+		return u, nil
+	}
 	host, port, err := splitDestination(dest)
 	if err != nil {
 		return "", err

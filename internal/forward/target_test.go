@@ -44,7 +44,12 @@ func TestDestinationURL(t *testing.T) {
 		{"empty", "", live, "", true},
 		{"bad port", "10.0.0.2:http", live, "", true},
 		{"port out of range", "10.0.0.2:70000", live, "", true},
-		{"url, not host:port", "rtmp://10.0.0.2/live", live, "", true},
+		{"url without a stream", "rtmp://10.0.0.2/live", live, "", true},
+		{"url with variables", "rtmp://cdn.test:1936/push/[app]_[stream]?from=[vhost]&[param]",
+			Source{Vhost: hub.DefaultVhost, App: "live", Stream: "s", Param: "?token=1"},
+			"rtmp://cdn.test:1936/push/live_s?from=__defaultVhost__&token=1", false},
+		{"url, empty param", "rtmp://cdn.test/live/[stream]?[param]", live, "rtmp://cdn.test/live/livestream", false},
+		{"url, bad host", "rtmp:///live/[stream]", live, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

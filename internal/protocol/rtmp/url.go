@@ -54,7 +54,7 @@ func SplitStreamURL(raw string) (tcURL, stream string, err error) {
 	}
 	hostEnd := strings.IndexByte(rest, '/')
 	i := strings.LastIndexByte(base, '/')
-	if hostEnd < 0 || i <= len("rtmp://")+hostEnd || i == len(base)-1 {
+	if hostEnd <= 0 || i <= len("rtmp://")+hostEnd || i == len(base)-1 {
 		return "", "", fmt.Errorf("rtmp: split stream url %q: want rtmp://host/app/stream", raw)
 	}
 	tcURL, stream = base[:i], base[i+1:]
