@@ -234,9 +234,11 @@ func (b *builder) exporter(e *Exporter, d *Directive) {
 func (b *builder) streamCaster(d *Directive) *StreamCaster {
 	sc := &StreamCaster{Directive: d}
 	sc.Enabled = b.flag(d, "stream_caster.enabled", false)
-	sc.Caster = b.enum(d, "stream_caster.caster", "", "mpegts_over_udp", "flv", "gb28181")
+	sc.Caster = b.enum(d, "stream_caster.caster", "", "mpegts_over_udp", "flv", "gb28181", "rtsp")
 	sc.Output = b.str(d, "stream_caster.output", "")
 	sc.Listen = b.int(d, "stream_caster.listen", 0)
+	sc.RTPPortMin = b.int(d, "stream_caster.rtp_port_min", 57200)
+	sc.RTPPortMax = b.int(d, "stream_caster.rtp_port_max", 57300)
 	sip := d.Get("sip")
 	sc.SIP.Enabled = b.flag(sip, "stream_caster.sip.enabled", true)
 	sc.SIP.Listen = b.int(sip, "stream_caster.sip.listen", 5060)
@@ -244,7 +246,7 @@ func (b *builder) streamCaster(d *Directive) *StreamCaster {
 	sc.SIP.Reinvite = b.fseconds(sip, "stream_caster.sip.reinvite", 5*time.Second)
 	sc.SIP.Candidate = b.candidate(sip, "stream_caster.sip.candidate")
 	if sc.Enabled && sc.Caster == "" {
-		b.fail(errorAt(d, "stream_caster: caster is required (mpegts_over_udp, flv or gb28181)"))
+		b.fail(errorAt(d, "stream_caster: caster is required (mpegts_over_udp, flv, gb28181 or rtsp)"))
 	}
 	return sc
 }

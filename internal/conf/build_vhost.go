@@ -254,6 +254,7 @@ func (b *builder) dvr(v *DVR, d *Directive) {
 	v.Duration = b.seconds(d, p+"dvr_duration", 30*time.Second)
 	v.WaitKeyframe = b.flag(d, p+"dvr_wait_keyframe", true)
 	v.TimeJitter = b.jitter(d, p+"time_jitter")
+	b.dvrUpload(&v.Upload, d.Get("dvr_upload"))
 }
 
 // remuxExts are the mount extensions that pick an HTTP live muxer.

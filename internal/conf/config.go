@@ -221,10 +221,13 @@ type Exporter struct {
 type StreamCaster struct {
 	Directive *Directive
 	Enabled   bool
-	Caster    string // mpegts_over_udp, flv or gb28181
+	Caster    string // mpegts_over_udp, flv, gb28181 or rtsp
 	Output    string
 	Listen    int
 	SIP       SIP
+
+	// RTPPortMin and RTPPortMax are the rtsp caster's UDP port range for RTP.
+	RTPPortMin, RTPPortMax int
 }
 
 // SIP is stream_caster.sip, used by the gb28181 caster.

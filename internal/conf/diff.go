@@ -265,7 +265,8 @@ func hooksEqual(a, b HTTPHooks) bool {
 
 func dvrEqual(a, b DVR) bool {
 	return a.Enabled == b.Enabled && slices.Equal(a.Apply, b.Apply) && a.Plan == b.Plan && a.Path == b.Path &&
-		a.Duration == b.Duration && a.WaitKeyframe == b.WaitKeyframe && a.TimeJitter == b.TimeJitter
+		a.Duration == b.Duration && a.WaitKeyframe == b.WaitKeyframe && a.TimeJitter == b.TimeJitter &&
+		a.Upload == b.Upload
 }
 
 func transcodeEqual(a, b *Transcode) bool {

@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 		"listen 1935; vhost v { play { mw_msgs 99999999999999999999; queue_length -9.9; } }",
 		"listen 1935; vhost v { hls { hls_fragment 1e308; } }",
 		"\xEF\xBB\xBFlisten 1935;", "a{a{a{a{a{}}}}}",
+		"listen 1935; vhost v { dvr { dvr_upload { enabled on; endpoint http://[::1; bucket A..b; path_style off; access_key $; secret_key $CANDIDATE; key /[file]; } } }",
 	} {
 		f.Add([]byte(s))
 	}

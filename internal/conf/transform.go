@@ -10,7 +10,8 @@ import (
 // v1..v5 config keeps working. Each rewrite is reported as a warning.
 
 var (
-	// GB28181 keys SRS 5 stopped using; they are dropped.
+	// GB28181 keys SRS 5 stopped using; they are dropped (but the rtsp
+	// caster's rtp_port_min and rtp_port_max are kept).
 	obsoleteCasterKeys = []string{"tcp_enable", "rtp_port_min", "rtp_port_max", "wait_keyframe",
 		"rtp_idle_timeout", "audio_enable", "auto_create_channel"}
 	obsoleteSIPKeys = []string{"serial", "realm", "ack_timeout", "keepalive_timeout",
@@ -55,7 +56,11 @@ func transform(root *Directive) (warnings []string) {
 }
 
 func transformCaster(d *Directive, note func(*Directive, string, ...any)) {
-	dropChildren(d, obsoleteCasterKeys, func(c *Directive) {
+	obsolete := obsoleteCasterKeys
+	if d.Get("caster").Arg(0) == "rtsp" {
+		obsolete = slices.DeleteFunc(slices.Clone(obsolete), func(k string) bool { return k == "rtp_port_min" || k == "rtp_port_max" })
+	}
+	dropChildren(d, obsolete, func(c *Directive) {
 		note(c, "stream_caster.%s is not used since SRS 5; ignored", c.Name)
 	})
 	if sip := d.Get("sip"); sip != nil {

@@ -36,6 +36,8 @@ func TestLegacyRewrites(t *testing.T) {
 		{"gb host into sip", "stream_caster { host 1.2.3.4; sip { listen 5060; } }", "stream_caster{sip{listen[5060] candidate[1.2.3.4]}}"},
 		{"gb obsolete keys", "stream_caster { caster gb28181; tcp_enable on; rtp_port_min 1; rtp_port_max 2; wait_keyframe on; rtp_idle_timeout 3; audio_enable on; auto_create_channel on; sip { serial 1; realm 2; ack_timeout 3; keepalive_timeout 4; invite_port_fixed on; query_catalog_interval 5; auto_play on; timeout 9; } }",
 			"stream_caster{caster[gb28181] sip{timeout[9]}}"},
+		{"rtsp rtp ports untouched", "stream_caster { caster rtsp; rtp_port_min 1; rtp_port_max 2; }",
+			"stream_caster{caster[rtsp] rtp_port_min[1] rtp_port_max[2]}"},
 		{"rtc_server removed", "rtc_server { enabled on; perf_stat on; queue_length 10; }", "rtc_server{enabled[on]}"},
 		{"hstrs", "vhost v { http_remux { enabled on; hstrs on; } }", "vhost[v]{http_remux{enabled[on]}}"},
 	}

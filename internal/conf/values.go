@@ -89,7 +89,7 @@ func (b *builder) lookup(parent *Directive, path string) (value, bool) {
 			if b.envs == nil {
 				b.envs = map[string]EnvOverride{}
 			}
-			b.envs[name] = EnvOverride{Name: name, Path: path, Value: s}
+			b.envs[name] = EnvOverride{Name: name, Path: path, Value: envRecord(path, s)}
 			args := []string{s}
 			if e, _ := Lookup(path); e.Multi {
 				args = strings.Fields(s)

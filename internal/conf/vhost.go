@@ -220,6 +220,26 @@ type DVR struct {
 	Duration     time.Duration // whole seconds
 	WaitKeyframe bool
 	TimeJitter   Jitter
+	Upload       DVRUpload // castd extension: dvr_upload {}
+}
+
+// DVRUpload is vhost.dvr.dvr_upload, a castd extension: every finished
+// recording is uploaded to S3-compatible object storage.
+type DVRUpload struct {
+	Enabled   bool
+	Endpoint  string // http:// or https:// URL, scheme, host and port only
+	Region    string
+	Bucket    string
+	PathStyle bool // ENDPOINT/BUCKET/KEY; off is BUCKET.ENDPOINT-HOST/KEY
+	// AccessKey, SecretKey and SessionToken are the credentials, after
+	// $NAME expansion; both keys empty means anonymous requests.
+	AccessKey    string
+	SecretKey    Secret
+	SessionToken Secret
+	// Key is the object key template (dvr_path's variables and [file]);
+	// "" mirrors the file's path below the fixed directory of dvr_path.
+	Key         string
+	RemoveLocal bool
 }
 
 // Applies reports whether dvr_apply selects app/stream.

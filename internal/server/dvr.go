@@ -30,6 +30,7 @@ type dvrEgress struct {
 	apply map[string][]string // dvr_apply per vhost, as first configured: SRS cannot reload it
 	runs  map[*dvrRun]struct{}
 	wg    sync.WaitGroup // the recordings, for Drain
+	up    *dvrUploader   // uploads of finished files (dvr_upload), see dvr_upload.go
 }
 
 // dvrRun is one stream being recorded.
@@ -45,7 +46,7 @@ type dvrRun struct {
 // castd left as .tmp files (see dvr.Recover); call it in New, before
 // anything records.
 func newDVR(s *Server) *dvrEgress {
-	d := &dvrEgress{s: s, log: s.log, apply: map[string][]string{}, runs: map[*dvrRun]struct{}{}}
+	d := &dvrEgress{s: s, log: s.log, apply: map[string][]string{}, runs: map[*dvrRun]struct{}{}, up: newDVRUploader()}
 	cfg := s.config()
 	var paths []string
 	for _, v := range cfg.Vhosts {
@@ -114,16 +115,18 @@ func (d *dvrEgress) Reload(cfg *conf.Config) {
 	}
 }
 
-// Wait blocks until every recording has ended or ctx is done: a graceful
-// quit (Drain) calls it before sending the last hooks, so on_dvr of the
-// files finished at unpublish is not lost.
+// Wait blocks until every recording has ended and its upload finished, or
+// ctx is done: a graceful quit (Drain) calls it before sending the last
+// hooks, so on_dvr of the files finished at unpublish is not lost.
 func (d *dvrEgress) Wait(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
+		return
 	}
+	d.up.wait(ctx)
 }
 
 // applies checks dvr_apply as the vhost first had it.
@@ -197,6 +200,7 @@ func (d *dvrEgress) onDVR(req hooks.Request, f dvr.File) {
 		d.log.Warn("dvr: cannot read the working directory for on_dvr", "err", err)
 	}
 	d.s.hooks.OnDVR(v.HTTPHooks, req, hooks.DVRFile{Cwd: cwd, File: f.Path})
+	d.queueUpload(req, v, f)
 }
 
 // dvrSettings maps a vhost's dvr{} block to a recorder's settings.

@@ -52,6 +52,9 @@ func (s *Server) Reload(cfg *conf.Config) conf.Changes {
 	s.reloadStreams(cfg, ch)
 	s.reloadEgress(cfg)
 	s.ingest.sync(cfg)
+	if err := s.cast.sync(cfg); err != nil {
+		s.log.Error("reload: cannot start stream caster", "err", err)
+	}
 	for _, v := range ch.VhostsAdded {
 		s.log.Info("reload: vhost enabled", "vhost", v)
 	}

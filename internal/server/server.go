@@ -66,6 +66,8 @@ type Server struct {
 	edge   *edge.Edge
 	egress []egress
 	ingest *ingesters
+	cast   *casters
+	gb     gbCasters // running gb28181 casters, for /gb/v1/publish/
 	limit  connLimit
 
 	mu        sync.Mutex
@@ -117,6 +119,7 @@ func New(cfg *conf.Config, opt Options) *Server {
 	s.stream.Relays = s.relays
 	s.egress = append(s.egress, s.newHLS(), newDASH(s), newDVR(s), newForward(s), newExec(s), newTranscode(s), newEdgePush(s))
 	s.ingest = &ingesters{s: s, runs: map[string]*ingestRun{}}
+	s.cast = &casters{s: s, runs: map[string]*casterRun{}}
 	s.api = &api.API{
 		ServerID: s.id, ServiceID: s.service, Pid: os.Getpid(), Started: s.started, Argv: opt.Argv,
 		Hub: s.hub, Stats: s.stats, Sys: s.sys, Vhosts: s.vhostInfos,
@@ -158,9 +161,13 @@ func (s *Server) Start(ctx context.Context) error {
 	err := s.openListeners(cfg)
 	s.mu.Unlock()
 	if err == nil {
+		err = s.cast.sync(cfg)
+	}
+	if err == nil {
 		err = s.rtc.Start(ctx, cfg.RTCServer)
 	}
 	if err != nil {
+		s.cast.stopAll()
 		s.closeListeners()
 		return err
 	}
@@ -179,6 +186,7 @@ func (s *Server) Wait() {
 	// quit for their 30 s timeout; a graceful quit sent them in Drain.
 	s.hooks.Close()
 	s.closeListeners()
+	s.cast.stopAll()
 	s.rtmp.Wait()
 	s.stream.Wait()
 	s.rtc.Wait()
@@ -319,8 +327,8 @@ func (s *Server) closeHTTPLocked() {
 }
 
 // Addrs returns the bound addresses by listener name (rtmp, http_api,
-// http_server, https_server, https_api, exporter), so tests can listen on
-// port 0.
+// http_server, https_server, https_api, exporter, and the stream casters
+// mpegts_over_udp and flv), so tests can listen on port 0.
 func (s *Server) Addrs() map[string][]net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -340,6 +348,7 @@ func (s *Server) Addrs() map[string][]net.Addr {
 	s.sidecarAddrsLocked(out)
 	s.rtcAddrsLocked(out)
 	s.srtAddrsLocked(out)
+	s.cast.addrs(out)
 	return out
 }
 

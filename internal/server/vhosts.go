@@ -91,6 +91,7 @@ func (s *Server) apiHandler(cfg *conf.Config) http.Handler {
 	a.OwnPort = true
 	a.Mount(mux)
 	s.rtc.Mount(mux)
+	s.mountGB(mux)
 	console.Mount(mux, cfg)
 	mountPprof(mux, cfg)
 	auth := cfg.HTTPAPI.Auth
@@ -122,6 +123,7 @@ func (s *Server) serverHandler(cfg *conf.Config) http.Handler {
 	if s.sharedAPI {
 		s.api.Mount(mux)
 		s.rtc.Mount(mux)
+		s.mountGB(mux)
 		console.Mount(mux, cfg)
 		mountPprof(mux, cfg)
 	}
