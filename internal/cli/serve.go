@@ -60,6 +60,16 @@ func serve(ctx context.Context, env Env, cfg *conf.Config, load *loader) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if cfg.User != "" {
+		uid, gid, err := dropPrivileges(cfg.User, cfg.Group)
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			cancel()
+			srv.Wait()
+			return 1
+		}
+		log.Info("running as another user", "user", cfg.User, "uid", uid, "gid", gid)
+	}
 	log.Info("castd ready", "server_id", srv.ID())
 	if env.Started != nil {
 		env.Started(srv)

@@ -33,6 +33,15 @@ func (b *builder) global(c *Config, root *Directive) {
 	c.WorkDir = b.str(root, "work_dir", "./")
 	c.AsProcess = b.flag(root, "asprocess", false)
 	c.ServerID = b.str(root, "server_id", "")
+	if u := b.list(root, "user"); len(u) > 0 {
+		c.User = u[0]
+		if len(u) > 1 {
+			c.Group = u[1]
+		}
+		if len(u) > 2 || c.User == "" {
+			b.fail(errorAt(root.Get("user"), "user: want a user name and at most a group name, as nginx's user directive"))
+		}
+	}
 	c.GraceStartWait = b.millis(root, "grace_start_wait", 2300*time.Millisecond)
 	c.GraceFinalWait = b.millis(root, "grace_final_wait", 3200*time.Millisecond)
 	c.ForceGraceQuit = b.flag(root, "force_grace_quit", false)

@@ -34,7 +34,10 @@ type Config struct {
 	AsProcess      bool
 	// ServerID is the configured id; "" means the server picks one (SRS
 	// reads it back from ServerIDFile(PID), or makes a random vid-xxxxxxx).
-	ServerID               string
+	ServerID string
+	// User and Group are castd's (and nginx's) user directive: the
+	// identity castd switches to once its ports are open; "" keeps it.
+	User, Group            string
 	GraceStartWait         time.Duration
 	GraceFinalWait         time.Duration
 	ForceGraceQuit         bool

@@ -73,6 +73,7 @@ func Diff(old, cur *Config) Changes {
 	restart(old.UTCTime != cur.UTCTime, "utc_time")
 	restart(old.Daemon != cur.Daemon, "daemon")
 	restart(old.WorkDir != cur.WorkDir, "work_dir")
+	restart(old.User != cur.User || old.Group != cur.Group, "user")
 
 	section := func(changed bool, name string) {
 		if changed {

@@ -27,6 +27,7 @@ func registryTable() []Entry {
 	t.leaf("pithy_print_ms", I, "10000", "ms", "interval of the periodic status lines in the log")
 	t.leaf("work_dir", I, "./", "", "directory to change into at startup")
 	t.leaf("asprocess", X, "off", "", "exit when the parent process exits (supervisor mode)")
+	t.leaf("user", I, "", "", "castd and nginx: user [group] to run as once the ports are open (castd started as root); SRS #1111", multi)
 	t.leaf("server_id", I, "", "", "server id for the API and hooks; random vid-xxxxxxx kept in the .id file when unset")
 	t.leaf("grace_start_wait", I, "2300", "ms", "on graceful quit, wait this long before closing listeners")
 	t.leaf("grace_final_wait", I, "3200", "ms", "on graceful quit, wait this long after connections are gone")

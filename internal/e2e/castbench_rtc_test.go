@@ -94,7 +94,10 @@ func TestCastbenchWHIPPublishers(t *testing.T) {
 }
 
 // checkWebRTCPlay checks the players' latency (from the stamps) and
-// bitrate (within 10% of the source's, for every player).
+// bitrate, for every player: no more than 10% above the source's, and no
+// less than 75% of it (a player that joins while a loaded CI machine is
+// busy counts a few seconds it could not fill; half the bitrate still
+// fails).
 func checkWebRTCPlay(t *testing.T, play *bench.PlayReport, sourceKbps float64, js []byte) {
 	t.Helper()
 	if play.VideoFrames == 0 || play.StampedFrames < play.VideoFrames*9/10 || play.LatencyMs.Count == 0 {
@@ -103,7 +106,7 @@ func checkWebRTCPlay(t *testing.T, play *bench.PlayReport, sourceKbps float64, j
 	if l := play.LatencyMs; l.P50 <= 0 || l.P50 >= 2000 || play.ClockSkewFrames != 0 {
 		t.Errorf("latency %+v, report:\n%s", l, js)
 	}
-	if b := play.Bitrate.PerPlayer; b.Min < sourceKbps*0.9 || b.Max > sourceKbps*1.1 {
+	if b := play.Bitrate.PerPlayer; b.Min < sourceKbps*0.75 || b.Max > sourceKbps*1.1 {
 		t.Errorf("per player bitrate %.0f..%.0f kbps, the source has %.0f: report:\n%s", b.Min, b.Max, sourceKbps, js)
 	}
 }
