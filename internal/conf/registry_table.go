@@ -168,7 +168,7 @@ func registryTable() []Entry {
 	t.leaf("srt_server.payloadsize", I, "1316", "bytes", "payload per packet (7 TS packets)")
 	t.leaf("srt_server.passphrase", I, "", "", "encryption passphrase, 10..79 characters")
 	t.leaf("srt_server.pbkeylen", I, "0", "bytes", "key length: 0, 16, 24 or 32")
-	t.leaf("srt_server.sei_filter", P, "on", "", "drop SEI NALUs from SRT input")
+	t.leaf("srt_server.sei_filter", I, "on", "", "drop SEI NAL units from SRT publishers' H.264 and H.265 (off keeps them, e.g. for castbench's latency stamps)")
 	t.leaf("srt_server.mix_correct", I, "off", "", "interleave audio and video of SRT publishers by timestamp")
 
 	t.repeatBlock("stream_caster", I, "ingest another protocol and republish it as RTMP")

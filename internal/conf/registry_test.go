@@ -266,7 +266,6 @@ vhost b {
 	}
 	want := []string{
 		"tencentcloud_cls=accepted, no effect@test.conf:2",
-		"srt_server.sei_filter=not yet@test.conf:3",
 		"vhost.publish.try_annexb_first=accepted, no effect@test.conf:8",
 	}
 	if !slices.Equal(got, want) {

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +62,20 @@ func TestCLIFlags(t *testing.T) {
 			t.Errorf("castd %s: exit %d, output %q; want exit %d containing %q", strings.Join(c.args, " "), code, out, c.code, c.want)
 		}
 	}
+}
+
+// servesRTMP reports whether an RTMP server answers on port. A TCP
+// connect alone proves nothing once castd closed the port: another test
+// binary may have bound the freed port meanwhile.
+func servesRTMP(port int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cc, err := rtmp.Dial(ctx, fmt.Sprintf("rtmp://127.0.0.1:%d/live", port), rtmp.ClientOptions{})
+	if err != nil {
+		return false
+	}
+	cc.Close()
+	return true
 }
 
 // binaryCastd runs the binary in the background with a config file.
@@ -198,8 +211,7 @@ vhost __defaultVhost__ {}
 	pub := dialPublish(t, c, "drain", rtmp.ClientOptions{})
 	b.signal(t, syscall.SIGQUIT)
 	waitFile(t, logPath, "graceful quit: listeners closed", 5*time.Second)
-	if nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.rtmp), time.Second); err == nil {
-		nc.Close()
+	if servesRTMP(b.rtmp) {
 		t.Fatal("castd still accepts connections while draining")
 	}
 	time.Sleep(300 * time.Millisecond)

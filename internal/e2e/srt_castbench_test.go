@@ -14,9 +14,10 @@ import (
 
 // castbench publishes a stamped stream over SRT and plays it back over SRT,
 // RTMP and HTTP-FLV: castd's TS ingest and TS relay keep every frame and
-// its latency stamp (SEI) on the way through the hub.
+// its latency stamp (SEI) on the way through the hub, once sei_filter is
+// off.
 func TestCastbenchSRT(t *testing.T) {
-	c := startCastd(t, srtConf("", ""))
+	c := startCastd(t, srtConf("sei_filter off;", ""))
 	src, err := source.Load(benchtest.GenerateFLV(t, benchtest.FLVOptions{Duration: 2 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +44,28 @@ func TestCastbenchSRT(t *testing.T) {
 	}
 	if l := play.LatencyMs; l.P50 <= 0 || l.P50 > 2000 || play.ClockSkewFrames != 0 {
 		t.Errorf("latency %+v, report:\n%s", l, js)
+	}
+}
+
+// TestSRTSEIFilter: srt_server's sei_filter (on by default, as SRS)
+// drops the SEI NAL units of SRT publishers, castbench's stamps with them.
+func TestSRTSEIFilter(t *testing.T) {
+	c := startCastd(t, srtConf("", ""))
+	src, err := source.Load(benchtest.GenerateFLV(t, benchtest.FLVOptions{Duration: 2 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(context.Background(), bench.Config{
+		Publish:  &bench.PublishConfig{Source: src, URL: c.srtURL("#!::r=live/sei,m=publish")},
+		Play:     &bench.PlayConfig{URLs: []string{c.rtmpURL("live/sei")}, Players: 1},
+		Duration: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if play := rep.Play; play.VideoFrames < 25 || play.StampedFrames != 0 || rep.Publish.StampedFrames == 0 {
+		js, _ := json.MarshalIndent(rep, "", "  ")
+		t.Fatalf("want stamped frames published and none played: report:\n%s", js)
 	}
 }
 

@@ -34,6 +34,9 @@ type TSToFLVOptions struct {
 	// LegacyHEVC writes H.265 with FLV codec id 12 (the convention of
 	// Chinese CDNs and SRS's own bridge) instead of enhanced RTMP's hvc1.
 	LegacyHEVC bool
+	// DropSEI drops SEI NAL units (H.264 type 6, H.265 prefix and suffix
+	// SEI), as SRS's srt_server.sei_filter does.
+	DropSEI bool
 	// Logger, when set, gets one warning per kind of dropped frame.
 	Logger *slog.Logger
 }

@@ -403,3 +403,28 @@ func TestTSToFLVLengthPrefixedH264(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestTSToFLVDropSEI: with DropSEI (srt_server.sei_filter) the SEI NAL
+// units of H.264 and H.265 access units are dropped; without it they pass.
+func TestTSToFLVDropSEI(t *testing.T) {
+	sei := []byte{0x06, 0x05, 0x01, 0xaa, 0x80}
+	idr := []byte{0x65, 0x01, 0x02}
+	for _, drop := range []bool{false, true} {
+		out, _ := convertAll([]mpegts.Frame{h264Frame(3600, 3600, testSPS, testPPS, sei, idr)}, TSToFLVOptions{DropSEI: drop})
+		if len(out) != 2 {
+			t.Fatalf("drop %v: %d packets", drop, len(out))
+		}
+		tag, _ := out[1].VideoTag()
+		nalus, err := av.SplitAVCC(out[1].Payload[tag.PayloadOffset:], 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := [][]byte{sei, idr}
+		if drop {
+			want = [][]byte{idr}
+		}
+		if fmt.Sprintf("%x", nalus) != fmt.Sprintf("%x", want) {
+			t.Errorf("drop %v: NAL units %x, want %x", drop, nalus, want)
+		}
+	}
+}

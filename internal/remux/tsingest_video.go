@@ -66,6 +66,10 @@ func (c *TSToFLV) appendVideo(dst []*av.Packet, f *mpegts.Frame) []*av.Packet {
 			sps = append(sps, n)
 		case nalPPS:
 			pps = append(pps, n)
+		case nalSEI:
+			if !c.opts.DropSEI {
+				v.frame = append(v.frame, n)
+			}
 		case nalPicture:
 			v.frame = append(v.frame, n)
 		}
@@ -104,8 +108,9 @@ func (c *TSToFLV) appendVideo(dst []*av.Packet, f *mpegts.Frame) []*av.Packet {
 type nalKind uint8
 
 const (
-	nalPicture nalKind = iota // slices, SEI and everything else a frame carries
+	nalPicture nalKind = iota // slices and everything else a frame carries
 	nalDropped                // AUD, filler
+	nalSEI                    // kept unless TSToFLVOptions.DropSEI
 	nalVPS
 	nalSPS
 	nalPPS
@@ -122,6 +127,8 @@ func (v *tsVideo) classify(n []byte) nalKind {
 			return nalSPS
 		case av.H265NALPPS:
 			return nalPPS
+		case av.H265NALPrefixSEI, av.H265NALSuffixSEI:
+			return nalSEI
 		}
 		return nalPicture
 	}
@@ -132,6 +139,8 @@ func (v *tsVideo) classify(n []byte) nalKind {
 		return nalSPS
 	case av.H264NALPPS:
 		return nalPPS
+	case av.H264NALSEI:
+		return nalSEI
 	}
 	return nalPicture
 }

@@ -33,7 +33,7 @@ func (s *Server) srtVhost(name string) (srtserver.Vhost, bool) {
 		return srtserver.Vhost{}, false
 	}
 	return srtserver.Vhost{
-		Name: v.Name, Enabled: v.Enabled, SRT: v.SRT.Enabled, ToRTMP: v.SRT.SRTToRTMP,
+		Name: v.Name, Enabled: v.Enabled, SRT: v.SRT.Enabled, ToRTMP: v.SRT.SRTToRTMP, SEIFilter: s.config().SRTServer.SEIFilter,
 		Stream: streamOptions(v), Hooks: v.HTTPHooks, Security: v.Security,
 	}, true
 }

@@ -48,7 +48,7 @@ func (ss *session) publish(ctx, decide context.Context) error {
 	ss.log.Info("srt: publish start", "stream", ss.key.String(), "param", ss.id.Param, "ip", ss.ip,
 		"encrypted", ss.req.Encrypted(), "latency", ss.conn.Stats().RecvLatency)
 	start := time.Now()
-	conv := remux.NewTSToFLV(remux.TSToFLVOptions{Logger: ss.log})
+	conv := remux.NewTSToFLV(remux.TSToFLVOptions{Logger: ss.log, DropSEI: ss.vhost.SEIFilter})
 	demux := mpegts.NewDemuxer(ss.conn)
 	err = ingest(ctx, demux, conv, pub)
 	cs, ds := conv.Stats(), demux.Stats()

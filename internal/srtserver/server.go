@@ -47,8 +47,11 @@ type Vhost struct {
 	SRT     bool // vhost srt.enabled
 	// ToRTMP is srt.srt_to_rtmp: an SRT publish feeds the stream every
 	// protocol plays; off, it is seen by SRT players only.
-	ToRTMP   bool
-	Stream   hub.StreamOptions
+	ToRTMP bool
+	// SEIFilter is srt_server.sei_filter: SEI NAL units of published
+	// video are dropped (SRS's default).
+	SEIFilter bool
+	Stream    hub.StreamOptions
 	Hooks    conf.HTTPHooks
 	Security conf.Security
 }
