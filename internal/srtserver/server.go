@@ -52,8 +52,8 @@ type Vhost struct {
 	// video are dropped (SRS's default).
 	SEIFilter bool
 	Stream    hub.StreamOptions
-	Hooks    conf.HTTPHooks
-	Security conf.Security
+	Hooks     conf.HTTPHooks
+	Security  conf.Security
 }
 
 // Resolver finds a vhost by name (exact, else __defaultVhost__); ok is false
