@@ -37,6 +37,7 @@ type publishSession struct {
 	videoSSRC  atomic.Uint32
 	videoTaken atomic.Bool  // a video track is read; castd takes one
 	lastKey    atomic.Int64 // unix ns of the last keyframe request
+	keyPending atomic.Bool  // a throttled request waits for the interval's end
 
 	wmu    sync.Mutex // one writer into the hub at a time (video and audio tracks)
 	aac    OpusToAAC  // nil unless rtc_to_rtmp transcodes
@@ -341,7 +342,10 @@ func (ps *publishSession) write(p *hub.Publisher, pkt *av.Packet) {
 }
 
 // requestKeyframe sends a PLI to the publisher's video, at most once per
-// keyframeInterval unless forced.
+// keyframeInterval unless forced. A request inside the interval is not
+// dropped but sent when the interval ends (once for all such requests):
+// a player that joins just after the publisher's first PLI would
+// otherwise wait for the encoder's next keyframe, seconds away.
 func (ps *publishSession) requestKeyframe(force bool) {
 	ssrc := ps.videoSSRC.Load()
 	if ssrc == 0 {
@@ -350,6 +354,12 @@ func (ps *publishSession) requestKeyframe(force bool) {
 	now := time.Now().UnixNano()
 	last := ps.lastKey.Load()
 	if !force && now-last < int64(keyframeInterval) {
+		if ps.keyPending.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(int64(keyframeInterval)-(now-last)), func() {
+				ps.keyPending.Store(false)
+				ps.requestKeyframe(false)
+			})
+		}
 		return
 	}
 	if !ps.lastKey.CompareAndSwap(last, now) {

@@ -417,3 +417,33 @@ func TestFeedbackFollowsVhost(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyframeRequestsCoalesce: requests inside the 500 ms interval are
+// not dropped (a player joining just after the publisher's first PLI
+// would wait for the encoder's next keyframe) but sent once when the
+// interval ends.
+func TestKeyframeRequestsCoalesce(t *testing.T) {
+	// No periodic PLI (pli_for_rtmp) during the test.
+	e := newTestEnv(t, func(_ *conf.RTCServer, v *Vhost) { v.RTC.PLIForRTMP = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub := newTestPublisher(t)
+	whip(t, pub.pc, e.http.URL+"/rtc/v1/whip/?app=live&stream=pli")
+	waitConnected(t, pub.pc)
+	go pub.run(ctx, 250)
+	key := hub.Key{Vhost: hub.DefaultVhost, App: "live", Name: "pli"}
+	waitPublishing(t, e.hub, key)
+	time.Sleep(keyframeInterval) // past the publish's own request
+	before := pub.pliCount.Load()
+	for range 4 {
+		e.srv.requestKeyframe(key) // the first is sent, the others wait
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for pub.pliCount.Load()-before < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2 * keyframeInterval) // nothing more may follow
+	if got := pub.pliCount.Load() - before; got != 2 {
+		t.Errorf("%d PLIs for 4 requests in one interval, want 2 (one now, one at the interval's end)", got)
+	}
+}
